@@ -36,3 +36,28 @@ def test_init_in_a_virtualenv_with_another_provider_says_which_and_how_to_instal
     monkeypatch.setattr(importlib.metadata, "version", real)
     assert "not what the stacks pin" not in run_cli("init", "mlsystem.yaml", "--force").stderr
 
+
+
+def test_init_outside_a_virtualenv_asks_the_python_pulumi_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """No ``virtualenv`` option: Pulumi runs ``python3`` from PATH (pulumi.go ``CommandPath``) and installs nothing
+    into it; a stand-in ``python3`` answers the probe with every module present and pulumi-aws 7.60.0. Fails
+    before: the probe asked for modules only."""
+    monkeypatch.setattr(sys, "base_prefix", sys.prefix)
+    monkeypatch.delenv("PULUMI_PYTHON_CMD", raising=False)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    python3 = bin_dir / "python3"
+    versions = " ".join(f"{name}={'7.60.0' if name == 'pulumi-aws' else pin}" for name, pin in SDK_PINS.items())
+    python3.write_text(f"#!/bin/sh\necho\necho '{versions}'\n")
+    python3.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    (tmp_path / "mlsystem.yaml").write_text(RECSYS, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("init", "mlsystem.yaml")
+    text = " ".join(result.stderr.split())
+    assert result.code == 0, result.stderr
+    assert f"warning: the Python `pulumi up` runs ({python3}," in text
+    assert f"has pulumi-aws 7.60.0 (pinned {SDK_PINS['pulumi-aws']}), not what the stacks pin" in text
+    assert f"install the pins: cd stacks/dev && {python3} -m pip install -r requirements.txt" in text
+    python3.write_text("#!/bin/sh\necho\necho '" + " ".join(f"{n}={v}" for n, v in SDK_PINS.items()) + "'\n")
+    assert "not what the stacks pin" not in run_cli("init", "mlsystem.yaml", "--force").stderr

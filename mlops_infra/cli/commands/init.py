@@ -17,8 +17,9 @@ Contract:
   IsVirtualEnv(p.virtualenvPath) { return nil }``). So when that interpreter lacks a module of the
   ``[pulumi]`` extra (:data:`PULUMI_MODULES`), ``init`` says which, and the one command that installs
   them (the stack's ``requirements.txt``) before ``pulumi up``; it still writes the files, exit 0. When the
-  virtualenv has them at other versions than the stacks pin (:data:`mlops_infra.sdk_pins.SDK_PINS`, the versions
-  the plan's rules follow), it says which and the same command (audit pin44-1).
+  virtualenv (or, without one, the Python Pulumi runs, asked by :func:`missing_in`) has them at other versions than
+  the stacks pin (:data:`mlops_infra.sdk_pins.SDK_PINS`, the versions the plan's rules follow), it says which and
+  the same command (audit pin44-1).
 - That command runs in the stack directory (``cd <stack> && <python> -m pip install -r requirements.txt``): pip
   resolves a ``-c``/``-r`` path against the requirements file (pip 23.2.1 ``src/pip/_internal/req/req_file.py``
   337-364, ``_parse_and_recurse``) but an ``-e``/directory line such as ``-e ../..[pulumi]`` against the directory
@@ -87,13 +88,14 @@ def init(
     first = next(iter(system.environments), None)
     if first is not None:
         where = target / "stacks" / first
-        python = Path(sys.executable)
+        python, other = Path(sys.executable), None
         if venv is not None:
             missing, runs = missing_pulumi_modules(), f"the virtualenv the stacks run in ({venv})"
+            other = sdk_versions_differing()
         else:  # closing-37b-4: no virtualenv option: Pulumi runs the python3 on PATH, not this one
             python, missing = ambient_python(), None
             if python is not None:
-                missing = missing_in(python)
+                missing, other = missing_in(python)
             runs = f"the Python `pulumi up` runs ({python}, found as Pulumi finds it: PULUMI_PYTHON_CMD, else " \
                    "python3, else python on PATH)"
             if python is None or missing is None:
@@ -109,7 +111,7 @@ def init(
                       "one or a Python outside one, so `pulumi up` would fail with \"No module named "
                       f"'{missing[0]}'\". Install it first: {install}", highlight=False, markup=False,
                       soft_wrap=True)
-        elif venv is not None and (other := sdk_versions_differing()):
+        elif other:
             err.print(f"warning: {runs} has {_versions(other)}, not what the stacks pin and the plan's rules are "
                       "tested with (mlops_infra/sdk_pins.py): `pulumi up` loads the provider version of the SDK "
                       "installed, and the plan may mispredict what another version stores. Pulumi installs "
@@ -169,19 +171,21 @@ def missing_pulumi_modules() -> list[str]:
     return [name for name in PULUMI_MODULES if find_spec(name) is None]
 
 
-def sdk_versions_differing() -> dict[str, str | None]:
-    """The distributions of :data:`mlops_infra.sdk_pins.SDK_PINS` this interpreter has at another version than the
-    pin (None: not installed), read from their metadata without importing them (audit pin44-1)."""
+def sdk_versions_differing(found: dict[str, str | None] | None = None) -> dict[str, str | None]:
+    """The distributions of :data:`mlops_infra.sdk_pins.SDK_PINS` at another version than the pin (None: not
+    installed) in ``found`` (name -> version), else in this interpreter, read from their metadata without importing
+    them (audit pin44-1)."""
     from importlib.metadata import PackageNotFoundError, version
 
     from mlops_infra.sdk_pins import SDK_PINS, differing
 
-    found: dict[str, str | None] = {}
-    for name in SDK_PINS:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
+    if found is None:
+        found = {}
+        for name in SDK_PINS:
+            try:
+                found[name] = version(name)
+            except PackageNotFoundError:
+                found[name] = None
     return differing(found)
 
 
@@ -204,19 +208,30 @@ def ambient_python() -> Path | None:
     return Path(found) if found else None
 
 
-def missing_in(python: Path) -> list[str] | None:
+def missing_in(python: Path) -> tuple[list[str] | None, dict[str, str | None]]:
     """The modules of :data:`PULUMI_MODULES` and ``mlops_infra`` that ``python`` cannot import (found without
-    importing them), None when it does not answer within 20 s."""
+    importing them), None when it does not answer within 20 s; and the SDKs it has at other versions than the
+    pins (:func:`sdk_versions_differing`; empty when it does not say: a second output line ``name=version``...)."""
     import subprocess
 
-    probe = ("import importlib.util, sys\n"
-             "print(' '.join(n for n in sys.argv[1:] if importlib.util.find_spec(n) is None))")
+    from mlops_infra.sdk_pins import SDK_PINS
+
+    probe = ("import importlib.metadata as m, importlib.util, sys\n"
+             "modules, _, dists = ' '.join(sys.argv[1:]).partition(' / ')\n"
+             "print(' '.join(n for n in modules.split() if importlib.util.find_spec(n) is None))\n"
+             "def v(n):\n try: return m.version(n)\n except m.PackageNotFoundError: return ''\n"
+             "print(' '.join(f'{n}={v(n)}' for n in dists.split()))")
     try:
-        done = subprocess.run([str(python), "-c", probe, *PULUMI_MODULES, "mlops_infra"], capture_output=True,
-                              text=True, timeout=20, check=False)
+        done = subprocess.run([str(python), "-c", probe, *PULUMI_MODULES, "mlops_infra", "/", *SDK_PINS],
+                              capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.split() if done.returncode == 0 else None
+        return None, {}
+    if done.returncode != 0:
+        return None, {}
+    lines = done.stdout.splitlines()
+    pairs = [item.partition("=") for item in (lines[1].split() if len(lines) > 1 else [])]
+    found = {name: found or None for name, _, found in pairs if name in SDK_PINS}
+    return (lines[0].split() if lines else []), (sdk_versions_differing(found) if len(found) == len(SDK_PINS) else {})
 
 
 def installed_from() -> InstalledFrom | None:
