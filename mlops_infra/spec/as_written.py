@@ -109,6 +109,6 @@ _PLAIN_WORD = re.compile(r"[A-Za-z]+(?=\s|$|[,}\]#])")
 def _reads_as(parse: Any, written: str, shown: str) -> bool:
     try:
         value = parse(written)
-    except Exception:  # noqa: BLE001 - not a scalar this parser reads: no rewrite
+    except Exception:  # any refusal of the parser: not a scalar it reads, no rewrite
         return False
     return isinstance(value, int | float) and not isinstance(value, bool) and str(value) == shown
