@@ -108,6 +108,8 @@ from mlops_infra.plan.env_values import (
     template_keys,
 )
 from mlops_infra.plan.normalize import MISSING, get_dotted
+from mlops_infra.plan.rules import RULES
+from mlops_infra.plan.unordered import align_set
 from mlops_infra.state.aws_live import TRACKING, Tracked, Tracking
 from mlops_infra.state.model import SECRET_SIG, UNKNOWN, LiveState, PriorState, StateResource
 
@@ -279,6 +281,36 @@ def _diff(path: str, prior: Any, live: Any, strict: bool) -> list[tuple[str, Any
     return [(path, _plain(prior), _plain(live))]
 
 
+def _sets_aligned(type_token: str, path: str, prior: Any, live: Any) -> Any:
+    """``live`` with each list under ``path`` that its type's rule calls a set (:data:`~mlops_infra.plan.rules.RULES`
+    ``sets``: ``schema.TypeSet`` in terraform-provider-aws) put in ``prior``'s order where both hold the same
+    members (:func:`~mlops_infra.plan.unordered.align_set`). The provider sends a set to AWS in the set's own
+    order, by hash code (terraform-plugin-sdk helper/schema/set.go ``List``/``listCode``: the codes sorted as
+    strings), not the program's, and the API gives it back as sent; the prior inputs hold the program's order
+    (pulumi-terraform-bridge keeps it). So a set read back reordered is not drift (audit typesets44-4: an
+    autoscaling policy's ``customizedMetricSpecification.dimensions``, terraform-provider-aws
+    internal/service/appautoscaling/policy.go ``"dimensions": {Type: schema.TypeSet, ...}`` and
+    ``expandCustomizedMetricSpecification``'s ``v.List()``, read back reordered for about one endpoint name in six)."""
+    rule = RULES.get(type_token)
+    if rule is None or not rule.sets or live is MISSING:
+        return live
+    for pattern in rule.sets:
+        if pattern.startswith(f"{path}."):
+            live = _align_at(pattern[len(path) + 1:].split("."), prior, live)
+    return live
+
+
+def _align_at(parts: list[str], prior: Any, live: Any) -> Any:
+    if not parts:
+        return align_set(live, prior) if isinstance(prior, list) and isinstance(live, list) else live
+    head, rest = parts[0], parts[1:]
+    if head == "*" and isinstance(prior, list) and isinstance(live, list) and len(prior) == len(live):
+        return [_align_at(rest, p, v) for p, v in zip(prior, live, strict=True)]
+    if isinstance(prior, dict) and isinstance(live, dict) and head in prior and head in live:
+        return {**live, head: _align_at(rest, prior[head], live[head])}
+    return live
+
+
 def _prior_value(prior: StateResource, tracked: Tracked) -> Any:
     if tracked.prior_output and tracked.prior_output in prior.outputs:
         return prior.outputs[tracked.prior_output]
@@ -310,6 +342,7 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
             diffs = [(path, _environment_masked(p, ours), _environment_masked(v, None)) for path, p, v in diffs]
     else:
         before, after = normalise(_key_envs(before), tracked.kind), normalise(_key_envs(after), tracked.kind)
+        after = _sets_aligned(prior.type, tracked.path, before, after)
         diffs = _diff(tracked.path, before, after, tracked.kind in _STRICT)
     if templates:
         diffs = [(path, _unreadable_hidden(path, p, templates), _unreadable_hidden(path, v, templates))

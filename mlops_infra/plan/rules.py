@@ -237,7 +237,9 @@ RULES: dict[str, ReplaceRule] = {
         why="a scalable target is identified by its resource and dimension"),
     "aws:appautoscaling/policy:Policy": _aws(
         "name", "resourceId", "scalableDimension", "serviceNamespace",
-        why="a scaling policy is identified by its name and target"),
+        why="a scaling policy is identified by its name and target",
+        # terraform-provider-aws internal/service/appautoscaling/policy.go: "dimensions": {Type: schema.TypeSet}
+        sets=("targetTrackingScalingPolicyConfiguration.customizedMetricSpecification.dimensions",)),
     # --- EKS -------------------------------------------------------------------------------------
     "aws:eks/nodeGroup:NodeGroup": _aws(
         "clusterName", "nodeGroupName", "nodeGroupNamePrefix", "nodeRoleArn", "subnetIds", "instanceTypes",

@@ -92,6 +92,9 @@ SET_PATHS = {
     ("aws:cloudwatch/metricAlarm:MetricAlarm", "okActions"),
     ("aws:cloudwatch/metricAlarm:MetricAlarm", "insufficientDataActions"),
     ("aws:cloudwatch/metricAlarm:MetricAlarm", "metricQueries"),
+    # internal/service/appautoscaling/policy.go: customized_metric_specification.dimensions "Type: schema.TypeSet"
+    # (audit typesets44-4; tests/plan/test_drift_scaling_dimensions.py)
+    ("aws:appautoscaling/policy:Policy", "targetTrackingScalingPolicyConfiguration.customizedMetricSpecification.dimensions"),
 }
 POLICY_INPUTS = {
     # internal/service/iam/role.go: assume_role_policy DiffSuppressFunc: verify.SuppressEquivalentPolicyDiffs
