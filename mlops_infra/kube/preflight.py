@@ -27,7 +27,8 @@ come back with ``spec.runPolicy.suspend: true``, Kueue's suspend default (``prer
 k8strain-2). ``plan --refresh`` on a
 Kubernetes target runs it and reports every prerequisite that is not met, with how to enable it.
 
-Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order, each ``ok``,
+Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order (then the graph's: GPU node labels, and
+``refused`` for the items whose pods the namespace's Pod Security level refuses), each ``ok``,
 ``missing`` (the CRD or ConfigMap does not exist, or the CRD does not serve a version the graph uses or lacks a field, or the flag is absent, which means its default
 ``Disabled``, or not one of the accepted values, or KServe 0.16.x with such an InferenceService, or no StorageClass is the default, or the dry-run create
 came back not suspended; from discovery: the resource is not listed in a version) or ``unknown`` (the read
@@ -57,6 +58,7 @@ from mlops_infra.compile.kubernetes.prerequisites import (
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeError, KubeForbidden, KubeNotFound, KubeUnreachable
 from mlops_infra.kube.gpu_nodes import gpu_label_checks
+from mlops_infra.kube.pod_security import pod_security_checks
 from mlops_infra.kube.resources import CONFIG_MAP, CRD, INFERENCE_SERVICE, resource_type
 from mlops_infra.kube.resources import of as type_of
 
@@ -79,6 +81,8 @@ class Result:
             return None
         p = self.prerequisite
         needed = ", ".join(p.needed_by)
+        if self.state == "refused":  # the detail says what refuses which pods (kube/pod_security.py)
+            return f"cluster preflight: {self.detail} Fix: {p.enable}"
         if self.state == "missing":
             return f"cluster preflight: {p.name} is missing ({self.detail}); needed by {needed}. Fix: {p.enable}"
         return f"cluster preflight: could not check {p.name} ({self.detail}); needed by {needed}. If it is missing: {p.enable}"
@@ -326,9 +330,12 @@ def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[
 
 def preflight(kube: KubeClient, prerequisites: Sequence[Prerequisite], graph: Any = None) -> list[Result]:
     """Check each prerequisite on the cluster (see the module contract); with ``graph``, then one
-    :class:`Result` per GPU node label it selects by (:func:`mlops_infra.kube.gpu_nodes.gpu_label_checks`)."""
+    :class:`Result` per GPU node label it selects by (:func:`mlops_infra.kube.gpu_nodes.gpu_label_checks`) and one
+    per item whose pods the namespace's enforced Pod Security level refuses, state ``refused``
+    (:func:`mlops_infra.kube.pod_security.pod_security_checks`, audit k8srbac-1)."""
     cache: dict[tuple, Any] = {}
     results = [Result(p, *_state(kube, cache, p)) for p in prerequisites]
     if graph is not None:
         results.extend(Result(*check) for check in gpu_label_checks(kube, graph))
+        results.extend(Result(*check) for check in pod_security_checks(kube, graph))
     return results

@@ -71,6 +71,7 @@ Contract:
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -81,6 +82,7 @@ from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.monitoring import compile_serving_scrape
 from mlops_infra.compile.kubernetes.objects import KubeTarget, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_service_account
+from mlops_infra.compile.kubernetes.training import ROOT_ALLOWED_SECURITY
 from mlops_infra.graph import ResourceOptions
 from mlops_infra.ml.memory import Fit
 from mlops_infra.ml.size import gib
@@ -144,9 +146,23 @@ def custom_container(image: str, uri: str, resources: dict[str, Any]) -> dict[st
     ``$STORAGE_URI`` (``/mnt/models``) and listen on ``$PORT`` (Knative's default 8080, the port
     SageMaker serving images listen on too). No runtime is merged into a custom container, so its
     ``resources`` are exactly :func:`resources` (the webhook fills only keys left unset:
-    ``CustomPredictor.Default``)."""
+    ``CustomPredictor.Default``). Its ``securityContext`` is :func:`container_security`."""
     return {"env": [{"name": artifacts.STORAGE_URI_ENV, "value": uri}], "image": image,
-            "name": artifacts.PREDICTOR_CONTAINER, "resources": resources}
+            "name": artifacts.PREDICTOR_CONTAINER, "resources": resources, "securityContext": container_security()}
+
+
+def container_security() -> dict[str, Any]:
+    """The predictor container's ``securityContext`` (``predictor.model`` and a custom container alike): the
+    three Pod Security "restricted" fields that let a root image run (``training.ROOT_ALLOWED_SECURITY``, where
+    they and the left-out ``runAsNonRoot`` are cited; audit k8srbac-1). On the container, never the pod:
+    Knative refuses a pod-level ``securityContext`` unless its ``kubernetes.podspec-securitycontext`` flag is on
+    (knative/serving ``pkg/apis/serving/k8s_validation.go`` ``ValidatePodSecurityContext``, "All fields are
+    disallowed unless the 'PodSpecSecurityContext' feature flag is enabled"), while its ``SecurityContextMask``
+    (``pkg/apis/serving/fieldmask.go``, knative-v1.23.0) allows ``allowPrivilegeEscalation``, ``capabilities``
+    (``drop``) and ``seccompProfile`` on a container. KServe's agent (``logger``) copies this container's
+    ``securityContext`` (kserve ``pkg/webhook/admission/pod/agent_injector.go``: ``securityContext :=
+    pod.Spec.Containers[0].SecurityContext.DeepCopy()``), so it passes the same checks."""
+    return json.loads(json.dumps(ROOT_ALLOWED_SECURITY))
 
 
 def replica_range(endpoint: Endpoint) -> tuple[int, int]:
@@ -341,7 +357,8 @@ def predictor(kube: KubeTarget, endpoint: Endpoint, fit: Fit | None = None) -> d
     server: dict[str, Any] = (
         {"containers": [custom_container(image, storage_uri(kube, endpoint), resources(node, fit))]} if image
         else {"model": {"modelFormat": {"name": MODEL_FORMATS[model_framework(kube, endpoint)]},
-                        "resources": resources(node, fit), "storageUri": storage_uri(kube, endpoint)}})
+                        "resources": resources(node, fit), "securityContext": container_security(),
+                        "storageUri": storage_uri(kube, endpoint)}})
     low, high = replica_range(endpoint)
     spec: dict[str, Any] = {"maxReplicas": high, "minReplicas": low,
                             **server, "serviceAccountName": names.SERVICE_ACCOUNTS["serving"],

@@ -166,7 +166,49 @@ def checkpoint_env(kube: KubeTarget, job: TrainingJob) -> list[dict[str, Any]]:
     return out
 
 
+INIT_PYTORCH: dict[str, Any] = {"name": "init-pytorch", "resources": {"limits": {"cpu": "100m", "memory": "20Mi"},
+                                                                    "requests": {"cpu": "50m", "memory": "10Mi"}}}
+"""The init container the training operator adds to every Worker pod of a run whose template has a Master, as its
+default template has it: these resources and no ``securityContext`` (kubeflow/training-operator v1.9
+``pkg/controller.v1/pytorch/initcontainer.go``: ``initContainerTemplate``; ``setInitContainer``: "Set the init container
+only if the master is specified and the current rtype is worker"). The operator's
+``--pytorch-init-container-template-file`` replaces the template (``getInitContainerTemplateOrDefault``). Not in the
+compiled template: the LimitRange check (``plan/namespace_quotas.py``, audit k8srbac-2) and the Pod Security check
+(``kube/pod_security.py``, k8srbac-1) add it."""
+ROOT_ALLOWED_SECURITY: dict[str, Any] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                         "seccompProfile": {"type": "RuntimeDefault"}}
+"""The ``securityContext`` of the containers that run the user's image: the training container ``pytorch`` and an
+endpoint's ``kserve-container`` (``compile/kubernetes/serving.py``; audit k8srbac-1). Three of the checks of the Pod
+Security Standard "restricted" (https://kubernetes.io/docs/concepts/security/pod-security-standards/, "Restricted";
+``k8s.io/pod-security-admission/policy``): "Privilege Escalation" (``check_allowPrivilegeEscalation.go``: each
+container must set ``allowPrivilegeEscalation: false``, no pod-level fallback), "Capabilities"
+(``check_capabilities_restricted.go``: each container's ``capabilities.drop`` must include ``ALL``; ``add`` only
+``NET_BIND_SERVICE``) and "Seccomp" (``check_seccompProfile_restricted.go``: ``RuntimeDefault`` or ``Localhost``, on the
+container or the pod). Knative's ``secure-pod-defaults: root-allowed`` level sets exactly these three because they
+let root images run ("Applies security defaults (blocks privilege escalation, runtime-default seccomp, drops
+capabilities) but allows root containers": knative docs ``serving/app-security/secure-pod-defaults.md``;
+knative/serving ``pkg/apis/serving/v1/revision_defaults.go`` ``defaultSecurityContext``), and KServe's own
+ServingRuntimes carry the first two (kserve ``config/runtimes/kserve-*.yaml``). What they break: an image whose
+entrypoint needs a setuid binary (``sudo``, ``su``) or a capability (``chown`` of files it does not own, ``gosu`` to
+switch users) fails at start; a root process still writes what root owns and the ``emptyDir`` volumes.
+
+Left out: ``runAsNonRoot: true`` (check "Running as Non-root", ``check_runAsNonRoot.go``). With it the kubelet
+refuses to start a container whose image runs as uid 0 or names its user by name ("container has runAsNonRoot and
+image will run as root"; core/v1 ``SecurityContext.runAsNonRoot``: "the Kubelet will validate the image at runtime
+to ensure that it does not run as UID 0 (root) and fail to start the container if it does"), and the common
+training images run as root (the spec's ``image`` is the user's; no spec field says it runs as another user). So a
+namespace that enforces "restricted" still refuses these pods on that one check, and ``plan --refresh`` says so
+before apply (``mlops_infra/kube/pod_security.py``). An endpoint's ``predictor.model`` container gets
+``runAsNonRoot: true`` from KServe's shipped ClusterServingRuntimes (``config/runtimes/kserve-*.yaml``, merged into
+it key by key by ``MergeRuntimeContainers``' strategic merge), a custom predictor's container does not."""
+
+
 def pod_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[str, Any]:
+    """A run's pod (Master and Workers alike): the job's image as container ``pytorch`` with
+    :data:`ROOT_ALLOWED_SECURITY`, and a pod-level ``seccompProfile: RuntimeDefault``, which also covers the
+    operator's ``init-pytorch`` init container on Worker pods (the seccomp check accepts the pod's value for a
+    container that sets none; its other restricted checks need the operator's
+    ``--pytorch-init-container-template-file``: ``mlops_infra/kube/pod_security.py``)."""
     node = queues.shape(cluster)
     resources: dict[str, Any] = {"requests": node.pod_requests()}
     if node.gpus:
@@ -176,7 +218,8 @@ def pod_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[s
     container = {"name": "pytorch", "image": job.image, "env": [checkpoints[0], *sorted(
                      [*values, *checkpoints[1:]], key=lambda e: e["name"])],
                  "envFrom": [{"configMapRef": {"name": names.OBJECT_STORE_CONFIG}}, *object_store_env_from()],
-                 "resources": resources, "volumeMounts": [{"mountPath": "/dev/shm", "name": "dshm"},
+                 "resources": resources, "securityContext": json.loads(json.dumps(ROOT_ALLOWED_SECURITY)),
+                 "volumeMounts": [{"mountPath": "/dev/shm", "name": "dshm"},
                                                           {"mountPath": CHECKPOINT_MOUNT, "name": "checkpoints"}]}
     if job.command:
         container["command"] = list(job.command)
@@ -184,6 +227,7 @@ def pod_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[s
         container["args"] = list(job.args)
     spec: dict[str, Any] = {"automountServiceAccountToken": False, "containers": [container],
                             "nodeSelector": node.node_selector(spot=cluster.spot),
+                            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                             "serviceAccountName": names.SERVICE_ACCOUNTS["training"],
                             "volumes": [{"emptyDir": {"medium": "Memory"}, "name": "dshm"},
                                         {"emptyDir": {}, "name": "checkpoints"}]}
