@@ -101,6 +101,11 @@ Contract:
   the LimitRange that gave it. One warning per (LimitRange, item type), naming the containers (or
   pods) and what they do not fit. Restartable (sidecar) init containers are taken as plain ones (the
   graph has none).
+- A PyTorchJob run's Worker pods (a template with a Master) carry the training operator's init container
+  ``init-pytorch`` (:data:`INIT_PYTORCH`: requests cpu 50m, memory 10Mi; limits cpu 100m, memory 20Mi), which
+  LimitRanger judges like any container (``admission.go`` ``PodValidateLimitFunc``: under ``limitType ==
+  api.LimitTypeContainer`` a second loop over ``pod.Spec.InitContainers`` runs the same constraints) and the quota
+  counts in the pod's ``max(sum, init)`` (audit k8srbac-2). A warning naming it says where it comes from.
 """
 
 from __future__ import annotations
@@ -411,15 +416,28 @@ def _training_template(r: DesiredResource, obj: dict, sidecar: QueueProxy) -> It
         template = None
     if not isinstance(template, dict) or template.get("kind") != "PyTorchJob":
         return
-    for role, replica in sorted(((template.get("spec") or {}).get("pytorchReplicaSpecs") or {}).items()):
+    replicas = (template.get("spec") or {}).get("pytorchReplicaSpecs") or {}
+    for role, replica in sorted(replicas.items()):
         count = _count(replica.get("replicas"), 1)
-        pod = pod_of(((replica.get("template") or {}).get("spec")) or {})
+        spec = ((replica.get("template") or {}).get("spec")) or {}
+        if role == "Worker" and "Master" in replicas:  # the operator's init container (INIT_PYTORCH)
+            spec = {**spec, "initContainers": [*(spec.get("initContainers") or []), INIT_PYTORCH]}
+        pod = pod_of(spec)
         yield Workload(r.address, f"a PyTorchJob run's {role}", "the training operator (when a run starts)", pod, 0,
                        count)
 
 
 TEMPLATE_KEY = "pytorchjob.json"
 """The key of a training job's stored PyTorchJob template (``compile/kubernetes/training.py``)."""
+INIT_PYTORCH = {"name": "init-pytorch", "resources": {"limits": {"cpu": "100m", "memory": "20Mi"},
+                                                      "requests": {"cpu": "50m", "memory": "10Mi"}}}
+"""The training operator's init container of each Worker pod of a run with a Master, with its default template's
+resources (kubeflow/training-operator v1.9 ``pkg/controller.v1/pytorch/initcontainer.go`` ``initContainerTemplate``,
+``setInitContainer``; audit k8srbac-2): ``compile/kubernetes/training.py`` ``INIT_PYTORCH``, whose docstring cites it
+(the plan core does not import the compiler; tests/plan/test_namespace_quotas.py checks they agree)."""
+INIT_PYTORCH_NOTE = ("init-pytorch is the training operator's init container of each Worker pod, with the resources of "
+                     "its default template (the operator's --pytorch-init-container-template-file changes them)")
+"""Said in a LimitRange warning that names ``init-pytorch``."""
 WORKLOADS = {"Deployment": _deployment, "InferenceService": _inference_service, "Job": _job,
              "CronJob": _cron_job, "ConfigMap": _training_template}
 """Kind -> the pods an object of it runs (given the cluster's :class:`QueueProxy`)."""
@@ -859,7 +877,8 @@ def _range_warning(name: str, where: str, kind: str, found: list[tuple[Workload,
     creators = ", ".join(dict.fromkeys(w.creator for w, _, _ in found))
     message = found[0][2][0][1]
     whose = "containers" if kind == "Container" else "pods"
+    note = f" ({INIT_PYTORCH_NOTE})" if any(c == INIT_PYTORCH["name"] for _, c, _ in found) else ""
     return (f"namespace limits: LimitRange {name} in {where} bounds or defaults each {kind}, and these {whose} do not "
-            f"fit it: {items}. "
+            f"fit it: {items}{note}. "
             f"Their pods are refused with {message} (pod creates of {creators}), so what "
             f"they make never runs. Change what those {whose} ask, or have the cluster admin change LimitRange {name}.")

@@ -337,3 +337,35 @@ def test_kserve_serverless_mode_is_read_in_both_spellings(mode, serverless):
         if mode is not None:
             annotations["serving.kserve.io/deploymentMode"] = mode
     assert serverless_endpoints(graph) is serverless
+
+
+def _two_node_reference():
+    """The reference dev graph with a two-node cluster and ``training_jobs.retrain.nodes: 2`` (Master + 1 Worker)."""
+    from pathlib import Path
+
+    from tests.compile.aws.cases import compile_text
+
+    text = Path(REFERENCE).read_text()
+    changed = text.replace("clusters.gpu-train.nodes: {min: 0, max: 1}", "clusters.gpu-train.nodes: {min: 0, max: 2}") \
+        .replace("training_jobs.retrain.nodes: 1 ", "training_jobs.retrain.nodes: 2 ")
+    assert changed.count("max: 2}") > text.count("max: 2}") and "retrain.nodes: 2 " in changed
+    return compile_text(changed, "dev")
+
+
+def test_a_limit_range_min_refuses_the_workers_init_pytorch():
+    """audit k8srbac-2: the training operator adds init-pytorch (requests cpu 50m, memory 10Mi) to each Worker pod
+    of a run with a Master (training-operator v1.9 initcontainer.go), and LimitRanger judges init containers too."""
+    floor = {"metadata": {"name": "floor"}, "spec": {"limits": [{"type": "Container", "min": {"memory": "16Mi"}}]}}
+    (warning,) = limit_range_warnings(_two_node_reference(), [floor])
+    assert ("training_jobs.retrain (a PyTorchJob run's Worker: init-pytorch) memory request 10Mi < min 16Mi"
+            in warning)
+    assert "a PyTorchJob run's Master: init-pytorch" not in warning  # only Workers get it
+    assert "--pytorch-init-container-template-file" in warning
+    assert limit_range_warnings(_reference(), [floor]) == []  # one node: a Master alone, no init container
+
+
+def test_the_init_pytorch_of_the_plan_core_is_the_compilers():
+    from mlops_infra.compile.kubernetes.training import INIT_PYTORCH as COMPILED
+    from mlops_infra.plan.namespace_quotas import INIT_PYTORCH
+
+    assert INIT_PYTORCH == COMPILED
