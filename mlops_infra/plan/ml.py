@@ -498,7 +498,8 @@ def summarize_ml(graph: DesiredGraph, prior: PriorState, changes: Sequence[Resou
     out += _version_checks(graph, before, after, out)
     out += [_sequence(s) for s in sequences]
     out += _system_gpu(out)
-    addresses = {c.urn: c.address for c in changes if c.address}
-    out += [_drift_change(item, addresses) for item in drift]
+    if drift:
+        addresses = {c.urn: c.address for c in changes if c.address}
+        out += [_drift_change(item, addresses) for item in drift]
     order = {kind: i for i, kind in enumerate(ML_KINDS)}
     return tuple(sorted(out, key=lambda c: (c.address, order.get(c.kind, len(order)), c.summary)))

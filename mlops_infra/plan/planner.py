@@ -13,8 +13,11 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   unless ``PlanOptions.include_noops`` is False).
 - Resources are planned in dependency order, so a ref to a created or replaced resource resolves
   to "known after apply" (or to that resource's new input of the same name, when it echoes one,
-  e.g. ``name``). A dependent whose only changes come from such refs has the reason
-  ``depends-on-replaced``; it is a REPLACE exactly when such a path forces replacement for its type.
+  e.g. ``name``). With no prior resource (a first plan) every resource is created and a ref resolves
+  to that answer whatever was planned before it: they are planned in URN order, each CREATE recorded
+  first (``_Planner._creates``), with no alias or sequence worked out (nothing in a prior to take
+  over). A dependent whose only changes come from such refs has the reason ``depends-on-replaced``;
+  it is a REPLACE exactly when such a path forces replacement for its type.
 - A REPLACE deletes first (``delete_before_replace``, the outage line) exactly when Pulumi would:
   the resource's ``delete_before_replace`` option when set, else the provider's own rule for a
   replace it forces itself (an explicitly named AWS resource; a Kubernetes object whose explicit
@@ -106,6 +109,8 @@ from operator import attrgetter
 from typing import Any
 
 from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
+from mlops_infra.frozen import fillable
+from mlops_infra.frozen import new as new_object
 from mlops_infra.graph import (
     REF,
     ROOT_STACK_TYPE,
@@ -130,6 +135,7 @@ from mlops_infra.plan.normalize import MISSING, Normalized, RefValue, get_dotted
 from mlops_infra.plan.rules import (
     MUTABLE_FLAGS,
     REGION,
+    PathMatcher,
     ReplaceRule,
     matcher,
     option_matcher,
@@ -148,6 +154,15 @@ _SECTION_OF = {type_: section for section, type_ in COMPONENT_TYPES.items()}
 _URN = attrgetter("urn")
 _NO_CHANGE = Reason("no-change", "no changes")
 """The reason of every NOOP (one immutable object for the many unchanged resources of a plan)."""
+_REASON_SLOTS = fillable(Reason)
+
+
+def _reason(code: str, message: str) -> Reason:
+    """``Reason(code, message)``, built as :mod:`mlops_infra.frozen` says (one per resource to create)."""
+    reason = new_object(_REASON_SLOTS)
+    reason.code, reason.message = code, message
+    reason.__class__ = Reason
+    return reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +217,9 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
                options: PlanOptions) -> Plan:
     planner = _Planner(graph, prior, live, options.provider_settings, options.program_env)
     changes = planner.run()
-    if options.program_env or any(c.type == provider_env.TYPE and c.action is Action.UPDATE for c in changes):
+    present = {c.action for c in changes}  # the actions planned: each scan below only where its action is
+    if options.program_env or (Action.UPDATE in present and any(
+            c.type == provider_env.TYPE and c.action is Action.UPDATE for c in changes)):
         changes, warned = provider_env.explained(changes, prior, planner.desired, options.program_env)  # closing-43b-1
         planner.warnings.extend(warned)
     if prior.resources:  # provvers-4: the provider versions that wrote the state
@@ -213,8 +230,10 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     sequences, changes = order_autoscaling(graph, prior, changes)
     if prior.pending_deletes:  # stateformats-3; after the sequences, which take one change per URN
         changes = tuple(sorted((*planner.pending_deletes(), *changes), key=_URN))  # stable: each before its URN's own
+    present = {c.action for c in changes}
     kept: dict[str, str] = {}
-    if any(c.action is Action.DELETE and c.type == "aws:appautoscaling/target:Target" for c in changes):
+    if Action.DELETE in present and any(
+            c.action is Action.DELETE and c.type == "aws:appautoscaling/target:Target" for c in changes):
         from mlops_infra.plan.kept_count import kept_counts  # autoscale-2: a count no call resets
 
         kept = kept_counts(changes, prior, planner.desired)
@@ -223,12 +242,14 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
         from mlops_infra.plan.readiness import marked, not_ready
 
         changes = marked(changes, not_ready(live))
+        present = {c.action for c in changes}
     drift_items = _drift(graph, prior, live, drift, planner.warnings)
     if live is not None:
         from mlops_infra.plan.email_confirmation import unconfirmed_warnings
 
         planner.warnings.extend(unconfirmed_warnings(live, planner.desired))
-    if any(c.type.endswith(":InferenceService") and c.action is Action.UPDATE for c in changes):
+    if Action.UPDATE in present and any(c.type.endswith(":InferenceService") and c.action is Action.UPDATE
+                                        for c in changes):
         from mlops_infra.plan.revision_restart import revision_warnings
 
         planner.warnings.extend(revision_warnings(changes, prior, planner.desired))
@@ -236,12 +257,13 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
         from mlops_infra.plan.pushgateway_restart import restart_warnings
 
         planner.warnings.extend(restart_warnings(changes, prior, planner.desired))
-    if any(c.action in (Action.DELETE, Action.REPLACE) for c in changes):  # a removed cluster or job (queue_removal)
+    if Action.DELETE in present or Action.REPLACE in present:  # a removed cluster or job (queue_removal)
         from mlops_infra.plan.queue_removal import removal_warnings
 
         planner.warnings.extend(removal_warnings(changes, prior, planner.desired))
-    if any(c.action is Action.UPDATE and c.type == "aws:iam/rolePolicy:RolePolicy" and c.address.startswith("endpoints.")
-           for c in changes):  # a serving role's policy changed (serving_pull: an ECR pull it loses)
+    if Action.UPDATE in present and any(
+            c.action is Action.UPDATE and c.type == "aws:iam/rolePolicy:RolePolicy" and c.address.startswith("endpoints.")
+            for c in changes):  # a serving role's policy changed (serving_pull: an ECR pull it loses)
         from mlops_infra.plan.serving_pull import pull_warnings
 
         planner.warnings.extend(pull_warnings(changes, prior, planner.desired, graph.model_versions))
@@ -356,6 +378,8 @@ class _Planner:
         found: dict[str, str] = {}
         taken: set[str] = set()
         prior, desired = self.prior, self.desired
+        if not prior:  # nothing to take over (a first plan): no resource's aliases are worked out
+            return found
         for res in self.graph.resources:
             sdk = alias_urns(res.urn, res.type) if res.custom else ()
             if (not res.options.aliases and not sdk) or res.urn in prior:
@@ -372,7 +396,7 @@ class _Planner:
     # -- driver -------------------------------------------------------------------------------------
     def run(self) -> tuple[ResourceChange, ...]:
         self._state_warnings()
-        changes = [self._plan(self.desired[urn]) for urn in self._order()]
+        changes = [self._plan(self.desired[urn]) for urn in self._order()] if self.prior else self._creates()
         if self.aliased:
             changes = [self._aliased(c) if c.urn in self.aliased else c for c in changes]
         changes += self._deletes()
@@ -527,16 +551,7 @@ class _Planner:
         if state is not None and res.type in MUTABLE_FLAGS:  # k8sstate-1: data mutable under the provider's flag
             rule = with_provider_flags(res.type, rule, self._flags_of(res, state), res.inputs)
         if state is None:
-            reason = (Reason("missing-in-cloud", f"{res.name} is in the state but gone from the cloud: {_GONE}")
-                      if res.urn in self.missing
-                      else Reason("new", f"{res.name} is not in the state: it will be created"))
-            sensitive = matcher(rule.sensitive)
-            attrs = diff.new_resource_changes(res.inputs, name=res.name, rule=rule, lookup=self.lookup,
-                                              secrets_provider=self.state.secrets_provider, sensitive=sensitive,
-                                              made=self.made)
-            if attrs is None:  # what it stands for
-                attrs = creation_changes(self._normalize(None, res, rule), sensitive=sensitive, made=self.made)
-            return self._record(res, Action.CREATE, reason, attrs)
+            return self._create(res, rule, matcher(rule.sensitive))
         norm: Normalized | None = None
         undone = self._not_taken(state, res, rule) if rule.read_back else ()
         filled = self._filled(res, state)
@@ -598,6 +613,38 @@ class _Planner:
             reason = Reason(reason.code, f"{reason.message}; it shortens a protected store's retention, so the "
                                          "update is blocked")
         return self._record(res, action, reason, attrs, blocked=blocked, delete_first=delete_first)
+
+    def _create(self, res: DesiredResource, rule: ReplaceRule, sensitive: PathMatcher) -> ResourceChange:
+        """The CREATE of ``res``, which is not in the prior state (``sensitive``: ``matcher(rule.sensitive)``)."""
+        reason = (Reason("missing-in-cloud", f"{res.name} is in the state but gone from the cloud: {_GONE}")
+                  if res.urn in self.missing else _reason("new", f"{res.name} is not in the state: it will be created"))
+        attrs = diff.new_resource_changes(res.inputs, name=res.name, rule=rule, lookup=self.lookup,
+                                          secrets_provider=self.state.secrets_provider, sensitive=sensitive,
+                                          made=self.made)
+        if attrs is None:  # what it stands for
+            attrs = creation_changes(self._normalize(None, res, rule), sensitive=sensitive, made=self.made)
+        return self._record(res, Action.CREATE, reason, attrs)
+
+    def _creates(self) -> list[ResourceChange]:
+        """Every desired resource planned as :meth:`_plan` plans it when the prior state holds none (a first
+        plan, or a refreshed one whose every resource is gone from the cloud): each a CREATE, in URN order,
+        each CREATE recorded first. With no prior, a ref resolves to the same value whatever was planned
+        before it (:meth:`_resolve`: the referenced resource is created, so the ref is known after apply or
+        the input it echoes; a URN not desired is unknown), so no dependency order (:meth:`_order`) is
+        needed; and it is what a ref to a resource planned before it resolves to in that order (the source
+        included). The rule and its sensitive paths are looked up once per type."""
+        desired, actions = self.desired, self.actions
+        actions.update(dict.fromkeys(desired, Action.CREATE))
+        by_type: dict[tuple[str, bool], tuple[ReplaceRule, PathMatcher]] = {}
+        changes = []
+        for urn in sorted(desired):
+            res = desired[urn]
+            found = by_type.get((res.type, res.custom))
+            if found is None:
+                rule = rule_for(res.type, res.custom)
+                found = by_type[res.type, res.custom] = (rule, matcher(rule.sensitive))
+            changes.append(self._create(res, *found))
+        return changes
 
     def _filled(self, res: DesiredResource, state: StateResource) -> Mapping[str, Any] | None:
         """What the resource's provider fills in its inputs when the graph leaves it unset (``filled`` of

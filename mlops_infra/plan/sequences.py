@@ -102,7 +102,10 @@ def _moved_variant(after: _Side, before: _Side) -> tuple[str, str, str | None] |
 
 def order_autoscaling(graph: DesiredGraph, prior: PriorState, changes: Sequence[ResourceChange]
                       ) -> tuple[tuple[ChangeSequence, ...], tuple[ResourceChange, ...]]:
-    """(the sequences, ``changes`` with the autoscaling resources replaced first) -- see the contract."""
+    """(the sequences, ``changes`` with the autoscaling resources replaced first) -- see the contract.
+    A prior state with no resources (a first plan) has no endpoint to sequence: ``changes`` as they are."""
+    if not prior.resources:
+        return (), tuple(changes)
     actions = {c.urn: c for c in changes}
     sequences: list[ChangeSequence] = []
     rewritten: dict[str, ResourceChange] = {}
