@@ -45,3 +45,20 @@ def test_known_list_is_a_caller_quoting_sorting_and_saying_or() -> None:
 def test_names_that_hold_commas_are_joined_by_a_semicolon() -> None:
     assert join_names(["a (x, y)", "b (z)"], sep="; ") == "a (x, y); b (z)"
     assert join_names(NAMES, sep="; ") == "; ".join(NAMES[:6]) + " and 94 more"
+
+
+def test_the_merged_copies_write_their_lists_with_it() -> None:
+    """The copies that wrote 'the first N, then how many more' themselves (render/human totals, apply/engine's pending
+    operations, promote/contracts' artifact files): same text up to their N, a list of N + 1 whole (no more
+    'and 1 more'), and promote's ', and N more' is ' and N more' as everywhere else."""
+    from mlops_infra.apply.engine import PENDING_NAMED, _named
+    from mlops_infra.promote.contracts import SHOWN, _some
+    from mlops_infra.render.human import _items
+
+    assert _items(("a", "b", "c")) == "a, b, c" and _items(("a", "b", "c", "d")) == "a, b, c, d"
+    assert _items(tuple(NAMES)) == "e000, e001, e002 and 97 more"
+    pending = [("aws:s3/bucket:Bucket", f"urn:pulumi:dev::p::aws:s3/bucket:Bucket::b{i}", "creating") for i in range(6)]
+    assert PENDING_NAMED == 5 and _named(pending) == (
+        " (" + ", ".join(f"creating aws:s3/bucket:Bucket b{i}" for i in range(6)) + ")")
+    assert _named(pending * 2).endswith("creating aws:s3/bucket:Bucket b4 and 7 more)")
+    assert SHOWN == 6 and _some(NAMES) == "100 file(s): " + ", ".join(NAMES[:6]) + " and 94 more"

@@ -94,6 +94,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.errors import UserError
+from mlops_infra.name_lists import join_names
 from mlops_infra.stacks import read_pulumi_yaml, stands_for
 
 AWS_SERVICES = ("appautoscaling", "cloudwatch", "ec2", "ecr", "eks", "events", "iam", "kms", "lambda", "logs",
@@ -787,9 +788,8 @@ def _named(pending: Sequence[tuple[str, str, str]]) -> str:
     (:attr:`~mlops_infra.state.model.PriorState.pending`); "" for none."""
     if not pending:
         return ""
-    shown = ", ".join(f"{op} {rtype} {urn.rsplit('::', 1)[-1]}" for rtype, urn, op in pending[:PENDING_NAMED])
-    more = f" and {len(pending) - PENDING_NAMED} more" if len(pending) > PENDING_NAMED else ""
-    return f" ({shown}{more})"
+    names = [f"{op} {rtype} {urn.rsplit('::', 1)[-1]}" for rtype, urn, op in pending]
+    return f" ({join_names(names, PENDING_NAMED)})"
 
 
 def interrupt_exit_code(signals: Sequence[int]) -> int:

@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph, DesiredResource, is_json
+from mlops_infra.name_lists import join_names
 from mlops_infra.policy.facts import SystemFacts, component_facts, replica_ceiling
 from mlops_infra.policy.model import FAIL, PASS, CostCeiling, GuardrailFinding, GuardrailResult
 from mlops_infra.spec.guardrails import RULES, GuardrailSettings, progressive_strategies
@@ -540,8 +541,7 @@ def _at_peak(ceiling: CostCeiling) -> str:
     hour while it runs, whatever its share of the month."""
     if not ceiling.at_peak:
         return ""
-    items = ceiling.at_peak
-    shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
+    shown = join_names(ceiling.at_peak, 8)
     return f"; counted at their peak (what may run at once, not a monthly average): {shown}"
 
 
@@ -568,7 +568,7 @@ def _unpriced(env: str, cap: float, ceiling: CostCeiling, where: str, field: str
     if not ceiling.not_counted:
         return []
     items = ceiling.not_counted
-    shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
+    shown = join_names(items, 8)
     from mlops_infra.catalog import unpriceable
 
     china = [r for r in ceiling.missing_regions if unpriceable(r)]  # no refresh prices an aws-cn region (xregion-2)

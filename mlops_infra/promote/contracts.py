@@ -94,6 +94,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.errors import UserError
+from mlops_infra.name_lists import join_names
 from mlops_infra.s3_uri import in_s3, split
 from mlops_infra.spec.serving_contract import (
     CONTRACTS,
@@ -163,8 +164,7 @@ def _some(paths: Sequence[str]) -> str:
     names = sorted(p[2:] if p.startswith("./") else p for p in paths)
     if not names:
         return "no file"
-    more = f", and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
-    return f"{len(names)} file(s): {', '.join(names[:SHOWN])}{more}"
+    return f"{len(names)} file(s): {join_names(names, SHOWN)}"
 
 
 def read_limit(environ: Mapping[str, str]) -> int:

@@ -17,6 +17,7 @@ import dataclasses
 import io
 from collections.abc import Sequence
 
+from mlops_infra.name_lists import join_names
 from mlops_infra.plan.model import CostEstimate, MLChange, Plan, ResourceChange, UnreadGroup
 from mlops_infra.render.common import (
     AttrLine,
@@ -290,9 +291,8 @@ def _cost(out: _Lines, cost: CostEstimate) -> None:
 
 
 def _items(addresses: tuple[str, ...], shown: int = 3) -> str:
-    """``a, b`` or ``a, b, c and 4 more``: the items a total leaves out."""
-    head = ", ".join(addresses[:shown])
-    return head + (f" and {len(addresses) - shown} more" if len(addresses) > shown else "")
+    """``a, b`` or ``a, b, c and 4 more``: the items a total leaves out (:func:`mlops_infra.name_lists.join_names`)."""
+    return join_names(addresses, shown)
 
 
 def _resource(out: _Lines, change: ResourceChange) -> None:

@@ -110,6 +110,7 @@ from rich.console import Console
 from mlops_infra.cli.output import error_console
 from mlops_infra.cli.usage import exit_codes
 from mlops_infra.errors import UserError
+from mlops_infra.name_lists import join_names
 
 EXIT_CODES = exit_codes("applied, or nothing to apply") + (
     "\n  130  stopped by Ctrl-C (SIGINT); 143: stopped by SIGTERM (128 + the signal's number)")
@@ -513,7 +514,7 @@ def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
             if not users:
                 lines.append(f"  {command}")
                 continue
-            shown = ", ".join(u.rsplit("::", 1)[-1] for u in users[:6]) + (f" and {len(users) - 6} more" if len(users) > 6 else "")
+            shown = join_names([u.rsplit("::", 1)[-1] for u in users])
             if address == "platform":  # compiler-kept buckets: what keeps them is in the spec
                 keep = "what keeps it still in the spec (a model keeps the artifacts bucket)"
             else:
