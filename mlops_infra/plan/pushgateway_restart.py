@@ -32,6 +32,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from mlops_infra.graph import DesiredResource
+from mlops_infra.name_lists import join_names
 from mlops_infra.plan.cost import facts_by_address
 from mlops_infra.plan.model import Action, ResourceChange
 from mlops_infra.plan.normalize import get_dotted
@@ -90,4 +91,4 @@ def _warning(resources: Collection[DesiredResource]) -> str:
 
 
 def _list(names: list[str]) -> str:
-    return ", ".join(names)
+    return join_names(names)

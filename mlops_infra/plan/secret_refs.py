@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph
+from mlops_infra.name_lists import join_names
 
 URL, TOKEN, ROUTING_KEY, KEY, ENV = "url", "token", "routing_key", "key", "env"
 """How a key is used: a webhook URL, a bearer token, a PagerDuty routing key, another receiver secret
@@ -140,7 +141,7 @@ def secrets_to_read(refs: Sequence[SecretRef]) -> list[tuple[str, str]]:
 
 
 def _consequence(ref: SecretRef) -> str:
-    users = ", ".join(ref.users)
+    users = join_names(ref.users)
     if ref.use == ENV:
         return f"the pods of {users} do not start (CreateContainerConfigError) until it exists"
     return (f"prometheus-operator skips {users} (event InvalidConfiguration), so it never delivers "
@@ -148,7 +149,7 @@ def _consequence(ref: SecretRef) -> str:
 
 
 def _harm(ref: SecretRef) -> str:
-    users = ", ".join(ref.users)
+    users = join_names(ref.users)
     if ref.use == URL:
         return (f"prometheus-operator then generates no configuration for the Alertmanager that loads {users}: "
                 "every route of that Alertmanager stops updating, other teams' included")

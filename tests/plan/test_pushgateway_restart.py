@@ -87,3 +87,19 @@ def test_a_first_apply_has_nothing_to_lose() -> None:
 
     graph = graph_of("fraud-detection")
     assert [w for w in make_plan(graph, PriorState.empty(), options=FAST).warnings if "Pushgateway" in w] == []
+
+
+def test_a_hundred_drift_alerts_and_jobs_are_six_names_and_how_many_more(monkeypatch) -> None:
+    """Every drift alert and every training job they start were named: the first six of each, then how many more
+    (:mod:`mlops_infra.name_lists`)."""
+    from mlops_infra.plan import pushgateway_restart
+
+    facts = {"monitors.m": {"kind": "monitor", "name": "m", "jobScheduleSeconds": 3600}}
+    facts |= {f"alerts.a{i:03}": {"kind": "alert", "name": f"a{i:03}", "monitor": "m"} for i in range(100)}
+    facts |= {f"training_jobs.j{i:03}": {"kind": "training_job", "name": f"j{i:03}", "onAlerts": [f"a{i:03}"]}
+              for i in range(100)}
+    monkeypatch.setattr(pushgateway_restart, "facts_by_address", lambda resources: facts)
+    text = pushgateway_restart._warning([])
+    assert "; each of a000, a001, a002, a003, a004, a005 and 94 more that is firing resolves" in text
+    assert ", which starts one more run of j000, j001, j002, j003, j004, j005 and 94 more (on_alerts)" in text
+    assert "a006" not in text and "j006" not in text

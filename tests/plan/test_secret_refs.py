@@ -90,3 +90,14 @@ def test_an_unreadable_namespace_is_one_warning_naming_the_permission():
     assert warning == ("secrets: could not read the Secrets this environment refers to in namespace ns (403 Forbidden: "
                        "secrets is forbidden); whether they exist and hold working values was not checked; needs RBAC "
                        "permission to get secrets in namespace ns; check with `kubectl auth can-i get secrets -n ns`")
+
+
+def test_a_secret_a_hundred_workloads_use_names_six_and_how_many_more():
+    """A missing Secret every endpoint's pods take their environment from named every Deployment: the first six,
+    then how many more (:mod:`mlops_infra.name_lists`)."""
+    users = tuple(f"Deployment e{i:03}-predictor" for i in range(100))
+    ref = SecretRef("ns", "shared-env", None, ENV, users)
+    (warning,) = secret_warnings([ref], {("ns", "shared-env"): SecretRead(missing=True)})
+    assert ("the pods of Deployment e000-predictor, Deployment e001-predictor, Deployment e002-predictor, Deployment "
+            "e003-predictor, Deployment e004-predictor, Deployment e005-predictor and 94 more do not start") in warning
+    assert "e006" not in warning
