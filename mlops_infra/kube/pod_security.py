@@ -18,8 +18,8 @@ the level that has it): baseline ``privileged`` (``check_privileged.go``, 1.0: n
 baseline ``seccompProfile`` (``check_seccompProfile_baseline.go``, 1.19: not ``Unconfined``); restricted adds
 ``restrictedVolumes`` (``check_restrictedVolumes.go``, 1.0: only the types of :data:`RESTRICTED_VOLUMES`),
 ``allowPrivilegeEscalation`` (``check_allowPrivilegeEscalation.go``, 1.8: each container ``false``, no pod-level
-fallback), ``runAsNonRoot`` (``check_runAsNonRoot.go``: the pod's or each container's ``true``; no container may
-set ``false``), ``runAsUser`` (``check_runAsUser.go``, 1.23: not 0), ``seccompProfile`` (``check_seccompProfile_restricted.go``,
+fallback), ``runAsNonRoot`` (``check_runAsNonRoot.go`` ``runAsNonRoot_1_0``, 1.0: the pod's or each container's
+``true``; no container may set ``false``), ``runAsUser`` (``check_runAsUser.go``, 1.23: not 0), ``seccompProfile`` (``check_seccompProfile_restricted.go``,
 1.19: ``RuntimeDefault`` or ``Localhost`` on the pod or each container) and ``capabilities``
 (``check_capabilities_restricted.go``, 1.22: each container drops ``ALL`` and adds at most ``NET_BIND_SERVICE``).
 Checks of fields no compiled or injected container sets (AppArmor, SELinux, ``procMount``, sysctls, Windows host
@@ -324,10 +324,19 @@ FIXES = {
 }
 
 
+USER_IMAGE_CONTAINERS = ("pytorch", "kserve-container", "agent")
+"""Containers that run the spec's image (the agent copies ``kserve-container``'s ``securityContext``)."""
+
+
 def _fix(refused: list[tuple[PodUnderCheck, list[str]]]) -> str:
-    texts = " ".join(v for _, found in refused for v in found)
-    fixes = [fix for key, fix in FIXES.items() if f"'{key}'" in texts or (key == "runAsNonRoot" and "runAsNonRoot" in texts)]
-    return "; ".join(fixes) or "set the securityContext fields named above, or have the namespace enforce a lower level"
+    """The fixes of what ``refused`` names: an injected container's own, and for a container running the spec's
+    image without ``runAsNonRoot``, the namespace's level (the compiler cannot set it: :data:`FIXES`)."""
+    found = [v for _, violations_ in refused for v in violations_]
+    user_image = any(v.startswith("runAsNonRoot") and any(f"'{c}'" in v for c in USER_IMAGE_CONTAINERS) for v in found)
+    fixes = [fix for key, fix in FIXES.items()
+             if (key == "runAsNonRoot" and user_image) or any(f"'{key}'" in v for v in found)]
+    return "; ".join(fixes) + "." if fixes else \
+        "set the securityContext fields named above, or have the namespace enforce a lower level."
 
 
 # -- the cluster ---------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def test_restricted_namespace_names_the_training_run_and_the_predictor():
     assert "container 'storage-initializer' must set securityContext.seccompProfile.type" in detail
     assert "'kserve-container'" not in detail  # the runtime's runAsNonRoot + the compiled three fields
     assert "KServe's kustomize default (no securityContext) assumed" in detail and "ClusterStorageContainer default" in fix
+    assert "enforces baseline" not in fix  # the storage initializer's runAsNonRoot is its ClusterStorageContainer's
 
 
 def test_the_preflight_reports_them_as_warnings_before_apply():
