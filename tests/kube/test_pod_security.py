@@ -162,3 +162,19 @@ def test_an_older_enforce_version_skips_the_checks_it_did_not_have():
     assert violations(pod, "restricted", (1, 21)) == []
     assert _checks(compiled(REFERENCE, "dev"), _namespace(
         "fraud-dev", **{ENFORCE_LABEL: "restricted", ENFORCE_VERSION_LABEL: "v1.21"}))[0][2].count('"restricted:v1.21"') == 2
+
+
+def test_baseline_judges_only_its_own_checks():
+    """baseline: privileged, host namespaces, hostPath, hostPort, capabilities beyond the default set, Unconfined
+    seccomp (check_privileged.go, check_hostNamespaces.go, check_hostPathVolumes.go, check_hostPorts.go,
+    check_capabilities_baseline.go, check_seccompProfile_baseline.go); no runAsNonRoot or drop ALL."""
+    plain = {"containers": [{"name": "c"}], "volumes": [{"name": "v", "emptyDir": {}}]}
+    assert violations(plain, "baseline") == [] and len(violations(plain, "restricted")) == 4
+    loose = {"hostNetwork": True, "volumes": [{"name": "host", "hostPath": {"path": "/"}}],
+             "containers": [{"name": "c", "ports": [{"containerPort": 80, "hostPort": 80}],
+                             "securityContext": {"privileged": True, "capabilities": {"add": ["SYS_ADMIN", "CHOWN"]},
+                                                 "seccompProfile": {"type": "Unconfined"}}}]}
+    assert [v.split(":")[0] for v in violations(loose, "baseline")] == [
+        "privileged", "host namespaces", "hostPath volumes", "hostPort", "non-default capabilities", "seccompProfile"]
+    assert "SYS_ADMIN" in violations(loose, "baseline")[4] and "CHOWN" not in violations(loose, "baseline")[4]
+    assert violations(loose, "privileged") == []
