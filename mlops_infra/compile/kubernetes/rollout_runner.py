@@ -29,6 +29,19 @@ Only namespaces with an endpoint whose rollout is staged (``canary``, ``blue_gre
   revisions ``<name>-predictor-<n>``, unknown at compile time, so that rule has no ``resourceNames``; it is
   read-only (Revisions hold the serving spec, which the InferenceServices show anyway).
   That is every request the KServe driver makes (``drivers/kserve.py``); no ``list`` is needed.
+- **Order** (audit k8srbac-4). Every ConfigMap above (and so the CronJob, which depends on them)
+  depends on the Role and on each InferenceService and status ConfigMap the document names
+  (:func:`driven`). Without it, a first ``pulumi up`` created the CronJob seconds in, while the
+  InferenceServices waited behind the capture sink's Deployment and Service (pulumi-kubernetes
+  awaits those: ``provider/pkg/await/deployment.go``, ``service.go``), so each tick in that window read 404 (``drivers/kserve.py``
+  ``read``: ``GET .../inferenceservices/<endpoint>``), failed its Job (``backoffLimit: 0``) and fired the
+  critical ``rollout_runner_failed`` page; a later apply adding a staged endpoint raced the same way
+  (the new document against the new InferenceService, status ConfigMap and Role rule: 404 or 403).
+  ``dependsOn`` "ensures that resource creation, update, and deletion operations are executed in the
+  correct order" (https://www.pulumi.com/docs/iac/concepts/resources/options/dependson/): the document
+  naming an endpoint is written only once its objects and the Role rule for them are there. A 404 is
+  still a failed pass (an InferenceService deleted outside Pulumi is a fault to report, not "nothing
+  to do").
 - **CronJob** (``batch/v1``), depending on every ConfigMap above: ``* * * * *`` (every minute, the
   finest a CronJob schedule expresses), UTC, ``concurrencyPolicy: Forbid`` (a pass still running
   skips the tick; two at once would be safe anyway: a ``resourceVersion`` conflict makes one of them
@@ -83,7 +96,7 @@ from mlops_infra.compile import rollout_code
 from mlops_infra.compile.kubernetes import alerting, images, monitoring, names, routing
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
-from mlops_infra.compile.kubernetes.objects import KubeTarget
+from mlops_infra.compile.kubernetes.objects import KubeTarget, type_token
 from mlops_infra.compile.kubernetes.serving import status_config_map_name
 from mlops_infra.jsoncodec import stdlib_pretty_bytes
 
@@ -139,6 +152,20 @@ def role_rules(kube: KubeTarget) -> list[dict[str, Any]]:
             {"apiGroups": [""], "resources": ["configmaps"],
              "resourceNames": [status_config_map_name(e) for e in endpoints], "verbs": ["get", "patch"]},
             {"apiGroups": ["serving.knative.dev"], "resources": ["revisions"], "verbs": ["get"]}]
+
+
+def driven(kube: KubeTarget) -> list[str]:
+    """URNs of what the runner's document names: each rolled-out endpoint's InferenceService (its plan's
+    ``resource``) and its rollout status ConfigMap (a sibling under the endpoint's component), sorted by
+    address (see "Order" in the module contract)."""
+    builder = kube.ctx.builder
+    urns: list[str] = []
+    for address in sorted(builder.rollouts):
+        service = builder.rollouts[address]["resource"]
+        endpoint = address.split(".", 1)[1]
+        parent = builder.resource(service).parent
+        urns += [service, builder.urn_for(type_token("v1", "ConfigMap"), status_config_map_name(endpoint), parent)]
+    return urns
 
 
 def data_size(data: dict[str, str]) -> int:
@@ -253,12 +280,12 @@ def compile_rollout_runner(kube: KubeTarget) -> None:
     sources = config_maps(kube)
     add = lambda obj, role, deps=(): kube.add(obj, parent=kube.platform, address=ADDRESS, role=role,  # noqa: E731
                                               depends_on=deps)
-    code = [add(kube.obj("v1", "ConfigMap", name, ADDRESS, {"data": data}),
-                f"rollout-runner-rollouts-{number}" if number > 1 else "rollout-runner-code")
-            for number, (name, data) in enumerate(sources, start=1)]
     account = add(kube.obj("v1", "ServiceAccount", NAME, ADDRESS, {"automountServiceAccountToken": True}),
                   "rollout-runner-service-account")
     role = add(kube.obj(RBAC, "Role", NAME, ADDRESS, {"rules": role_rules(kube)}), "rollout-runner-role")
+    code = [add(kube.obj("v1", "ConfigMap", name, ADDRESS, {"data": data}),
+                f"rollout-runner-rollouts-{number}" if number > 1 else "rollout-runner-code", [role, *driven(kube)])
+            for number, (name, data) in enumerate(sources, start=1)]
     binding = add(kube.obj(RBAC, "RoleBinding", NAME, ADDRESS, {
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
         "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": kube.namespace}]}),

@@ -70,3 +70,29 @@ def test_the_cronjob_runs_the_shipped_runner_every_minute_one_at_a_time():
     document = json.loads(data["rollouts.json"])
     assert document == {"target": "kubernetes", "namespace": "runs-dev", "prometheusUrl": rollout_runner.PROMETHEUS_URL,
                         "rollouts": [{"address": "endpoints.api", "plan": graph.rollouts["endpoints.api"]}]}
+
+
+def test_the_runner_document_waits_for_the_endpoints_it_names():
+    """Audit k8srbac-4: the runner's ConfigMaps (so its CronJob) depended on the namespace only, so on a
+    first apply its ticks GET an InferenceService not created yet (404: a failed Job and the critical
+    rollout_runner_failed page). Every runner ConfigMap now depends on each rolled-out InferenceService,
+    its status ConfigMap and the Role granting them; the CronJob on those ConfigMaps."""
+    graph = compile_text(many_rollouts.text(["api", "ranker"], rollout="{strategy: canary, bake: 10m, steps: [5, 100]}"))
+    by_name = {(r.inputs["kind"], r.name): r for r in graph.resources if "kind" in r.inputs}
+    named = [by_name[("InferenceService", e)].urn for e in ("api", "ranker")]
+    named += [by_name[("ConfigMap", f"rollout-{e}")].urn for e in ("api", "ranker")]
+    role = by_name[("Role", rollout_runner.NAME)].urn
+    code = by_name[("ConfigMap", rollout_runner.NAME)]
+    assert set(named) | {role} <= set(code.dependencies)
+    assert code.urn in by_name[("CronJob", rollout_runner.NAME)].dependencies
+
+
+def test_every_part_of_a_split_document_waits_for_the_endpoints():
+    """Split into parts (many_rollouts: the code's ConfigMap and two parts), each ConfigMap waits for every
+    endpoint the runner drives."""
+    graph = many_rollouts.graph()
+    services = {r.urn for r in graph.resources if r.inputs.get("kind") == "InferenceService"}
+    runner_maps = [r for r in graph.resources if r.inputs.get("kind") == "ConfigMap"
+                   and r.name.startswith(rollout_runner.NAME)]
+    assert len(services) == many_rollouts.ENDPOINTS and len(runner_maps) == 3
+    assert all(services <= set(r.dependencies) for r in runner_maps)
