@@ -12,8 +12,12 @@ section 4 says so to the user).
 The serving account lists the object-store Secret so KServe's storage initializer can read
 models from S3 (KServe's documented credential mechanism); the Secret itself is never created
 here.
-The one other account that calls the API is the rollout runner's (``get``/``patch`` of the rolled-out
-InferenceServices only), compiled with its CronJob in ``rollout_runner.py``.
+The one other account that calls the API, and so mounts a token, is the rollout runner's
+(``mlops-rollout-runner``, compiled with its CronJob in ``rollout_runner.py``, whose ``role_rules`` it is
+bound to): ``get`` and ``patch`` of the rolled-out InferenceServices and of their ``rollout-<endpoint>``
+status ConfigMaps (both by ``resourceNames``), and ``get`` of ``revisions.serving.knative.dev`` (no
+``resourceNames``: Knative names revisions at run time). Its ``patch`` on an InferenceService reaches
+as far as the launcher's ``create`` (docs/compile-kubernetes.md section 4).
 """
 
 from __future__ import annotations
