@@ -32,6 +32,23 @@ def test_canonical_json_is_the_standard_librarys_compact_sorted_text(value) -> N
     assert canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def test_canonical_json_asks_the_spelling_check_only_of_texts_that_may_need_it(monkeypatch) -> None:
+    """``spelled_otherwise`` (two regex searches) is asked only of orjson's text holding DEL, ``e-`` or
+    ``.0000``, the literal parts of everything it matches; a text of names and whole numbers is taken as
+    orjson wrote it, one with a small float or DEL is still written by the standard library."""
+    import mlops_infra.graph as graph_module
+    from mlops_infra import jsoncodec
+
+    asked: list[bytes] = []
+    monkeypatch.setattr(graph_module, "spelled_otherwise", lambda data: asked.append(data) or jsoncodec.spelled_otherwise(data))
+    plain = {"EndpointName": "bench-prod-endpoint-0001", "VariantName": "primary", "period": 60, "x": [1.5, True]}
+    assert canonical_json(plain) == json.dumps(plain, sort_keys=True, separators=(",", ":")) and asked == []
+    for value in ({"threshold": 1e-05}, {"threshold": 0.00001}, {"name": "a\x7fb"}, {"name": "name-e-1"}):
+        asked.clear()
+        assert canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":")) and asked, value
+    assert jsoncodec._EXPONENT.pattern.startswith(b"e-") and jsoncodec._SMALL_FIXED.pattern.startswith(rb"\.0000")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.recursive(_SCALARS | st.builds(ref, st.text(max_size=5), st.sampled_from(["id", "arn"])),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),

@@ -10,9 +10,10 @@ sets the explicit provider and, when the type takes them, the tags.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from mlops_infra.compile.aws import arns
 from mlops_infra.compile.context import CompileContext
@@ -42,6 +43,7 @@ UNTAGGED_TYPES = frozenset({
 """Resource types without a ``tags`` input (checked against pulumi_aws in the tests)."""
 ITEM_TAG = "mlops-infra/item"
 """The tag naming the ML item a resource belongs to (``endpoints.scorer``)."""
+T = TypeVar("T")
 
 
 @dataclass
@@ -102,6 +104,8 @@ class AwsContext:
     _names: dict[tuple[tuple[str, ...], int], str] = field(default_factory=dict, init=False, repr=False,
                                                            compare=False)
     """(parts, max_len) -> :meth:`name`'s answer (:meth:`name`)."""
+    _made: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """key -> :meth:`once`'s value."""
 
     @cached_property
     def region(self) -> str:
@@ -180,6 +184,17 @@ class AwsContext:
         if found is None:
             found = self._names[key] = physical_name(self._system_name, self.ctx.env, *parts, max_len=max_len)
         return found
+
+    def once(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, made once per compile and ``key``: for an input value that is a function of ``key``
+        and this compile's facts alone (target, platform resources), asked by every item of a kind: the
+        trust policy of every role trusting the same services, the statements every drift job's role
+        holds alike. Every resource holding it holds that one object, as an item's resources share its
+        tags (:meth:`add`: a graph's inputs are read, never changed)."""
+        made = self._made
+        if key not in made:
+            made[key] = make()
+        return made[key]
 
     @cached_property
     def _around_item_tag(self) -> tuple[dict[str, str], dict[str, str]]:

@@ -85,8 +85,7 @@ def add_role(aws: AwsContext, spec: RoleSpec, statements: list, *, parent: str, 
     role = aws.add(ROLE, spec.logical, {
         "name": aws.name(*spec.name_parts, max_len=64),
         "description": spec.description,
-        "assumeRolePolicy": json_of(policies.trust(
-            *spec.services, account=aws.account if set(spec.services) <= SOURCE_ACCOUNT_SERVICES else None)),
+        "assumeRolePolicy": aws.once((ROLE, spec.services), lambda: _trust_policy(aws, spec.services)),
         "maxSessionDuration": 3600,
     }, parent=parent, address=address, role="role", refs_in=())  # names and a trust policy: no refs
     granted = [s for s in statements if s]
@@ -101,6 +100,13 @@ def add_role(aws: AwsContext, spec: RoleSpec, statements: list, *, parent: str, 
             refs_in=[role_id, *[s["Resource"] for s in document["Statement"]],
                      *[s["Condition"] for s in document["Statement"] if "Condition" in s]])
     return role
+
+
+def _trust_policy(aws: AwsContext, services: tuple[str, ...]) -> dict[str, Any]:
+    """The ``assumeRolePolicy`` of a role trusting ``services``, limited to this account when every one
+    sends ``aws:SourceAccount`` (:data:`SOURCE_ACCOUNT_SERVICES`); made once per compile and services
+    (:meth:`AwsContext.once`)."""
+    return json_of(policies.trust(*services, account=aws.account if set(services) <= SOURCE_ACCOUNT_SERVICES else None))
 
 
 def _ref_arn(aws: AwsContext, value: Any) -> tuple[str, bool] | None:

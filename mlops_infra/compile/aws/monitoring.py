@@ -254,12 +254,13 @@ def add_contract(aws: AwsContext, monitor: Monitor, component: str) -> str | Non
     own = {k: v for k, v in aws.tags(address).items() if k not in labels}
     # the bucket by name and dependency: a ref to it would make the object one of the bucket's own
     # configuration resources, which share its protection (storage.py, audit removal-1)
+    key = ref(aws.key, "arn")
     return aws.ctx.builder.add(CONTRACT_OBJECT, f"{monitor.name}-drift-contract", {
         "bucket": artifacts, "key": contract_key(monitor), "content": text,
-        "contentType": "application/json", "serverSideEncryption": "aws:kms", "kmsKeyId": ref(aws.key, "arn"),
+        "contentType": "application/json", "serverSideEncryption": "aws:kms", "kmsKeyId": key,
         "overrideProvider": {"defaultTags": {"tags": {}}}, "tags": own,
     }, parent=component, provider=aws.provider, depends_on=[aws.bucket_urns[artifacts]], address=address,
-        role="drift-contract")
+        role="drift-contract", refs_in=key)  # the rest: names, the contract's text, tags
 
 
 def drift_step(aws: AwsContext, monitor: Monitor, role: str, capture: str, baseline: str | None) -> dict[str, Any]:
@@ -300,6 +301,15 @@ def _drift_statements(aws: AwsContext, monitor: Monitor, capture: str, baseline:
         *policies.s3_read("ReadCaptureAndBaseline", aws.region, reads),
         *policies.s3_read("ReadContract", aws.region, contract),
         *policies.s3_write("WriteReports", aws.region, [(capture, f"reports/{physical}/{monitor.name}/")]),
+        *aws.once(_drift_job_statements, lambda: _drift_job_statements(aws)),
+    ]
+
+
+def _drift_job_statements(aws: AwsContext) -> list:
+    """The statements of :func:`_drift_statements` that name no monitor, the same in every drift job's role
+    (made once per compile: :meth:`AwsContext.once`): the platform key, the drift image, the job logs and
+    the metrics."""
+    return [
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),
         policies.kms_service_grant("EncryptJobVolume", ref(aws.key, "arn")),
         *policies.ecr_pull("DriftJobImage", [ref(aws.repository, "arn")]),

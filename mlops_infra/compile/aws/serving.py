@@ -251,17 +251,15 @@ def _served_images(aws: AwsContext, item: Endpoint) -> tuple[tuple[str, ...], tu
     return tuple(sorted(images)), tuple(sorted(unknown))
 
 
-def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
-    artifacts, derived = _model_reads(aws, item.model.name)
-    images = sorted({*derived, *_served_images(aws, item)[0]})
+def _serving_statements(aws: AwsContext, item: Endpoint, physical: str, served_images: tuple[str, ...]) -> list:
+    """The serving role's statements; ``served_images`` is :func:`_served_images`' first part for ``item``."""
+    model = item.model.name
+    images = sorted({*_model_reads(aws, model)[1], *served_images})
     statements = [
-        *policies.s3_read("ReadModelArtifacts", aws.region, list(artifacts)),
-        policies.kms_use("UseDataKey", ref(aws.key, "arn")),
-        # an artifacts_uri bucket may be encrypted with its own key (storage audit finding 3)
-        policies.kms_decrypt_via_s3("DecryptImportedModels", aws.region, _imported_artifacts(aws, item.model.name)),
+        *aws.once((_model_statements, model), lambda: _model_statements(aws, model)),
         *policies.ecr_pull("ModelImages", images),  # a list of this role's own (its Resource)
         policies.logs("WriteEndpointLogs", aws.region, aws.account, [f"{ENDPOINT_METRICS_NAMESPACE}/{physical}"]),
-        policies.put_metrics("PublishEndpointMetrics", [ENDPOINT_METRICS_NAMESPACE]),
+        aws.once(_serving_metrics_statement, lambda: _serving_metrics_statement(aws)),
     ]
     if item.capture:
         capture = storage.platform_bucket(aws, "capture")
@@ -274,6 +272,24 @@ def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
         statements.append(policies.allow("ReadRollbackAlarms", ["cloudwatch:DescribeAlarms"],
                                          [arns.alarm_arn(aws.region, aws.account, aws.alarm_names[a]) for a in watched]))
     return statements
+
+
+def _model_statements(aws: AwsContext, model: str) -> list:
+    """The statements of :func:`_serving_statements` that are the same for every endpoint serving ``model``
+    (made once per compile and model: :meth:`AwsContext.once`): read its artifacts (:func:`_model_reads`),
+    use the platform key, decrypt the artifacts of an ``artifacts_uri`` bucket with a key of its own
+    (storage audit finding 3)."""
+    return [
+        *policies.s3_read("ReadModelArtifacts", aws.region, list(_model_reads(aws, model)[0])),
+        policies.kms_use("UseDataKey", ref(aws.key, "arn")),
+        policies.kms_decrypt_via_s3("DecryptImportedModels", aws.region, _imported_artifacts(aws, model)),
+    ]
+
+
+def _serving_metrics_statement(aws: AwsContext) -> dict[str, Any] | None:
+    """The serving roles' ``PublishEndpointMetrics``, the same in every one (made once per compile:
+    :meth:`AwsContext.once`)."""
+    return policies.put_metrics("PublishEndpointMetrics", [ENDPOINT_METRICS_NAMESPACE])
 
 
 def _add_model(aws: AwsContext, item: Endpoint, component: str, role: str) -> tuple[str, str]:
@@ -594,14 +610,16 @@ def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
         endpoint_facts["waitingFor"] = decision.pinned
     if decision.state == "waiting":
         endpoint_facts["deployed"] = False
-    if unknown := _served_images(aws, item)[1]:  # closing-33c-1: the plan warns of a pull it drops (serving_pull)
+    images, unknown = _served_images(aws, item)
+    if unknown:  # closing-33c-1: the plan warns of a pull it drops (serving_pull)
         endpoint_facts[IMAGE_UNKNOWN_FACT] = list(unknown)
     instance = require(endpoint_facts["instanceType"], f"a SageMaker instance type for {address}")
     component = aws.ctx.component("endpoints", item.name, endpoint_facts)
     physical = endpoint_name(aws, item.name)
     role_spec = iam.RoleSpec(f"{item.name}-serving", ("serve", item.name), (iam.SAGEMAKER,),
                              f"Serves endpoint {physical}: reads its model artifacts, writes its capture data.")
-    role = iam.add_role(aws, role_spec, _serving_statements(aws, item, physical), parent=component, address=address)
+    role = iam.add_role(aws, role_spec, _serving_statements(aws, item, physical, images), parent=component,
+                        address=address)
     if decision.state == "waiting":
         return
     model = _add_model(aws, item, component, role)

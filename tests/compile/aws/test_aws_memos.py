@@ -2,8 +2,9 @@
 each memo emptied before every use equals the one compiled with it (every AWS case and the benchmark
 system, whose endpoints share models). Memos: what a model's serving roles read
 (``serving._model_reads``), registry decisions (``serving.registry_decision``: ``CompileContext.version_decision``'s memo),
-physical names (``AwsContext.name``) and drift jobs' contract files (``monitoring._contract_source``). Each memo is
-also shown to be used: what it remembers is computed once per compile."""
+physical names (``AwsContext.name``), drift jobs' contract files (``monitoring._contract_source``) and the input values
+made once per compile (``AwsContext.once``: trust policies, the statements every drift job's or every serving role
+of a model holds alike). Each memo is also shown to be used: what it remembers is computed once per compile."""
 
 from __future__ import annotations
 
@@ -35,11 +36,15 @@ def memos_forgotten() -> Iterator[None]:
         aws.ctx._decisions.clear()
         return decision(aws, item)
 
-    name, contract = context.AwsContext.name, monitoring._contract_source
+    name, contract, once = context.AwsContext.name, monitoring._contract_source, context.AwsContext.once
 
     def fresh_name(aws, *parts, max_len=63):
         aws._names.clear()
         return name(aws, *parts, max_len=max_len)
+
+    def fresh_once(aws, key, make):
+        aws._made.clear()
+        return once(aws, key, make)
 
     def fresh_contract(aws, monitor):
         aws.contract_files.clear()
@@ -47,11 +52,13 @@ def memos_forgotten() -> Iterator[None]:
 
     serving._model_reads, serving.registry_decision = fresh_reads, fresh_decision
     context.AwsContext.name, monitoring._contract_source = fresh_name, fresh_contract
+    context.AwsContext.once = fresh_once
     try:
         yield
     finally:
         serving._model_reads, serving.registry_decision = reads, decision
         context.AwsContext.name, monitoring._contract_source = name, contract
+        context.AwsContext.once = once
 
 
 def _same_both_ways(spec, env: str) -> None:
@@ -124,3 +131,32 @@ def test_the_switch_computes_again() -> None:
     finally:
         serving._model_reads = real
     assert seen and set(seen) <= {0, 1}
+
+
+def test_roles_share_what_is_made_once_per_compile() -> None:
+    """The roles trusting the same services hold one trust policy object; the drift jobs' roles hold one
+    object of each statement naming no monitor (the platform key, the drift image, job logs, metrics), and
+    the serving roles of one model one object of each of its statements (artifacts, key): made once per
+    compile (``AwsContext.once``), not once per role. Inside ``memos_forgotten`` each is made again."""
+    from mlops_infra.compile.aws.iam import ROLE, ROLE_POLICY
+
+    def shared(graph) -> tuple[int, int, int, int]:
+        roles = [r for r in graph.resources if r.type == ROLE and r.role == "role"]
+        policies = {r.name: r.inputs["policy"]["$json"]["Statement"] for r in graph.resources if r.type == ROLE_POLICY}
+        drift = [policies[f"{r.name}-policy"] for r in roles if r.name.endswith("-drift-job")]
+        serving = [policies[f"{r.name}-policy"] for r in roles if r.name.endswith("-serving")]
+        by_sid = lambda statements, sid: next(s for s in statements if s["Sid"] == sid)  # noqa: E731
+        return (len({id(r.inputs["assumeRolePolicy"]) for r in roles}),
+                len({id(by_sid(s, "EncryptJobVolume")) for s in drift}),
+                len({id(by_sid(s, "PublishEndpointMetrics")) for s in serving}),
+                len({id(by_sid(s, "UseDataKey")) for s in serving}))
+
+    spec = _benchmark_system(30)
+    models = {e.model.name for e in spec.endpoints}
+    graph = compile_system(spec, "prod")
+    roles, drift, metrics, keys = shared(graph)
+    assert drift == 1 and metrics == 1 and keys == len(models) < 30
+    assert roles <= 4  # SageMaker, Lambda, EventBridge + Scheduler, Scheduler alone
+    with memos_forgotten():
+        apart = shared(compile_system(spec, "prod"))
+    assert apart[1] > 1 and apart[2] > 1 and apart[3] > len(models) and apart[0] > roles
