@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from sys import intern
 from typing import Any
 
 import orjson
@@ -91,15 +92,36 @@ def add_role(aws: AwsContext, spec: RoleSpec, statements: list, *, parent: str, 
     granted = [s for s in statements if s]
     if granted:
         role_id = ref(role, "id")
-        document = _fitted(aws, spec, policies.document(*granted))
+        document, text = _fitted(aws, spec, policies.document(*granted))
+        found = _text_ref_urns(text)
         aws.add(ROLE_POLICY, f"{spec.logical}-policy", {
             "name": "least-privilege",
             "role": role_id,
             "policy": json_of(document),
         }, parent=parent, address=address, role="role-policy",
-            refs_in=[role_id, *[s["Resource"] for s in document["Statement"]],
-                     *[s["Condition"] for s in document["Statement"] if "Condition" in s]])
+            refs_in=role_id if found is not None else [
+                role_id, *[s["Resource"] for s in document["Statement"]],
+                *[s["Condition"] for s in document["Statement"] if "Condition" in s]],
+            depends_on=found or ())
     return role
+
+
+def _text_ref_urns(text: bytes) -> list[str] | None:
+    """The URN of every ref in the policy document whose compact JSON (orjson's) is ``text``, read from that
+    text, which :func:`fits` writes anyway (the document's refs, made by :func:`~mlops_infra.graph.ref`, are the
+    dependencies of its RolePolicy: given as its ``depends_on``, they make the dependencies that searching the
+    document for refs makes, without a search through every statement); None when a ``"$ref"`` in ``text`` is
+    not a ref as :data:`_URN_REF_TEXT` reads one (another object or text holding ``$ref``, a URN with an
+    escaped character): then the document is searched."""
+    found = _URN_REF_TEXT.findall(text)
+    if len(found) != text.count(b'"$ref"'):
+        return None
+    return [intern(urn.decode()) for urn in found]
+
+
+_URN_REF_TEXT = re.compile(rb'\{"\$ref":"([^"\\]*)","output":"[^"\\]*"\}')
+"""A ref as orjson writes :func:`mlops_infra.graph.ref`'s dict (:data:`_REF_TEXT`) whose URN and output have
+no escaped character: its URN, as the text's bytes (UTF-8)."""
 
 
 def _trust_policy(aws: AwsContext, services: tuple[str, ...]) -> dict[str, Any]:
@@ -158,7 +180,11 @@ def fits(aws: AwsContext, document: dict[str, Any]) -> bool:
     or over it even if each were the shortest (:data:`SHORTEST_ARN_CHARACTERS`), is answered without
     resolving them: most roles have a few refs in a short policy, and the ones that list a ref per
     item are far over it before they are widened."""
-    text = orjson.dumps(document)
+    return _text_fits(aws, orjson.dumps(document))
+
+
+def _text_fits(aws: AwsContext, text: bytes) -> bool:
+    """:func:`fits` of the document whose compact JSON is ``text``."""
     refs = text.count(b'"$ref"')
     if len(text) + refs * (UNKNOWN_ARN_CHARACTERS + 2) <= ROLE_POLICY_CHARACTERS:
         return True
@@ -168,13 +194,10 @@ def fits(aws: AwsContext, document: dict[str, Any]) -> bool:
 
 
 def _resource_part(text: str) -> int:
-    """Where an ARN's resource part starts (after ``arn:<partition>:<service>:<region>:<account>:``)."""
-    at = -1
-    for _ in range(5):
-        at = text.find(":", at + 1)
-        if at < 0:
-            return len(text)
-    return at + 1
+    """Where an ARN's resource part starts (after ``arn:<partition>:<service>:<region>:<account>:``; the
+    text's end when it has fewer than five colons)."""
+    parts = text.split(":", 5)
+    return len(text) - len(parts[5]) if len(parts) == 6 else len(text)
 
 
 def _collapsed(statement: dict[str, Any], groups: list[str | None], pattern: Any) -> dict[str, Any]:
@@ -215,14 +238,16 @@ def widened(aws: AwsContext, statement: dict[str, Any]) -> dict[str, Any]:
     return _collapsed(statement, scopes, lambda scope, _: scope)
 
 
-def _fitted(aws: AwsContext, spec: RoleSpec, document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` when IAM's quota holds it, else its :func:`widened` statements; a :class:`UserError` when
-    even those do not fit (module contract)."""
-    if fits(aws, document):
-        return document
+def _fitted(aws: AwsContext, spec: RoleSpec, document: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """``document`` when IAM's quota holds it, else its :func:`widened` statements, with its compact JSON
+    (orjson's); a :class:`UserError` when even those do not fit (module contract)."""
+    text = orjson.dumps(document)
+    if _text_fits(aws, text):
+        return document, text
     widest = policies.document(*[widened(aws, statement) for statement in document["Statement"]])
-    if fits(aws, widest):
-        return widest
+    text = orjson.dumps(widest)
+    if _text_fits(aws, text):
+        return widest, text
     size = policy_characters(aws, widest)
     raise UserError(
         f"environment {aws.ctx.env}: the IAM role {aws.name(*spec.name_parts, max_len=64)} needs a policy of "
