@@ -375,17 +375,34 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
         ign_get, ign_any = ign.get, ign.get("*")
     walker = None
     changes = []
-    append, found_made, added, paths = changes.append, made.get, AttributeChange.added, _TOP_PATHS
+    append, found_made, added, paths = changes.append, made.get, AttributeChange.added, _CREATED_PATHS
     for key in sorted(inputs):
-        value = inputs[key]
-        if value is None or key[:2] == "__":
+        path = paths.get(key, _NEW_KEY)
+        if path is None:  # an engine key (``__``): the walk drops it
             continue
+        value = inputs[key]
+        kind = type(value)
+        if kind is str or kind is int or kind is bool:  # most inputs: as the walk leaves them, shared
+            if ign is not None and ign_get(key, ign_any) is True:
+                continue
+            if path is _NEW_KEY:
+                path = _created_path(key)
+            found = found_made((key, kind, value))
+            if found is None:
+                found = made[key, kind, value] = added(path, _shown(value))
+            append(found)
+            continue
+        if value is None:
+            continue
+        if path is _NEW_KEY:
+            path = _created_path(key)
+            if path is None:
+                continue
         child = None
         if ign is not None:
             child = ign_get(key, ign_any)
             if child is True:
                 continue
-        kind = type(value)
         if kind is dict and REF in value and len(value) == 2 and "output" in value:
             resolved = lookup(value[REF], value["output"]).value
             if resolved is UNKNOWN or resolved == UNKNOWN:
@@ -396,12 +413,12 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
             value = _num(value)  # what the walk makes of a float: shown as it is, or an int (shared below)
             kind = type(value)
             if kind is float:
-                append(added(paths.get(key) or _top_path(key), value))
+                append(added(path, value))
                 continue
         elif kind is dict and child is None and len(value) == 1 and JSON in value:
             shown = _created_document(value[JSON], lookup)
             if shown is not MISSING:
-                append(added(paths.get(key) or _top_path(key), shown))
+                append(added(path, shown))
                 continue
         elif (child is None and (kind is list or (kind is dict and REF not in value and JSON not in value
                                                   and ARCHIVE not in value))):
@@ -410,12 +427,12 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
             except (orjson.JSONEncodeError, TypeError):
                 text = None
             if text is not None and not _abnormal(text):
-                append(added(paths.get(key) or _top_path(key), _shown_known(value, _UNKNOWN_JSON not in text)))
+                append(added(path, _shown_known(value, _UNKNOWN_JSON not in text)))
                 continue
             if kind is list and text is not None and b'"$ref"' in text:
                 shown = _shown_refs(value, lookup)
                 if shown is not None:
-                    append(added(paths.get(key) or _top_path(key), shown))
+                    append(added(path, shown))
                     continue
         if kind is not str and kind is not int and kind is not bool:  # walked as normalize_inputs walks it
             if walker is None:
@@ -428,11 +445,11 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
                 continue
             kind = type(value)
             if kind not in _SHAREABLE:
-                append(added(paths.get(key) or _top_path(key), _shown_known(value, key in walker.plain_keys)))
+                append(added(path, _shown_known(value, key in walker.plain_keys)))
                 continue
         found = found_made((key, kind, value))
         if found is None:
-            found = made[key, kind, value] = added(paths.get(key) or _top_path(key), _shown(value))
+            found = made[key, kind, value] = added(path, _shown(value))
         append(found)
     return tuple(changes)
 
@@ -445,19 +462,20 @@ def _created_document(inner: Any, lookup: Lookup) -> Any:
     the walk makes of it where its shortcut for a resource to create applies (an object or list
     whose text, refs resolved by :func:`~mlops_infra.plan.normalize.created_text`, holds nothing in
     :data:`~mlops_infra.plan.normalize._ABNORMAL`: read back from that text), made from that text
-    at once: read back with each unknown sentinel spelled out (:data:`_UNKNOWN_VALUE`), as
+    at once: read back with each unknown sentinel spelled out (a ref's as it is resolved, one the
+    document holds by :data:`_UNKNOWN_VALUE`), as
     :func:`_unknowns` would write, spell and read the tree again (orjson writes what it read from
     its own text as it was); MISSING where the shortcut does not apply or gives a scalar (a document
     that is a ref: the walk's value, a change shared through ``made``)."""
     if type(inner) not in _CONTAINERS:
         return MISSING
-    try:
-        text = created_text(inner, lookup)
+    try:  # a ref resolving to the unknown sentinel is a value: spelled out as it is resolved
+        text = created_text(inner, lookup, unknown=_SPELLED_TEXT)
     except (_Unresolved, orjson.JSONEncodeError, TypeError):
         return MISSING
     if text[:1] not in (b"{", b"[") or _abnormal(text):  # null included: what is read back held no NaN
         return MISSING
-    if _UNKNOWN_TEXT in text:  # then not the secret placeholder either
+    if _UNKNOWN_TEXT in text:  # a sentinel the document holds itself; then not the secret placeholder either
         return orjson.loads(_UNKNOWN_VALUE.sub(_SPELLED_TEXT, text))
     value = orjson.loads(text)
     return REDACTED if value == _SECRET_PLACEHOLDER else value
@@ -514,3 +532,16 @@ def _top_path(key: str) -> str:
     if text is None:
         text = _TOP_PATHS[key] = format_path((key,))
     return text
+
+
+_NEW_KEY: Any = object()
+"""What :data:`_CREATED_PATHS` answers for an input name it has not seen yet."""
+_CREATED_PATHS: dict[str, str | None] = {}
+"""An input name -> its path (:func:`_top_path`), or None for an engine key (``__``, which the walk drops):
+:func:`new_resource_changes` asks one dict for both (the same few names recur on every resource)."""
+
+
+def _created_path(key: str) -> str | None:
+    """``key``'s entry of :data:`_CREATED_PATHS`, made and remembered."""
+    path = _CREATED_PATHS[key] = None if key[:2] == "__" else _top_path(key)
+    return path

@@ -292,12 +292,13 @@ class _Unresolved(Exception):
     """A ``$json`` document whose refs do not all resolve to plain scalars (see ``_Walker._resolved``)."""
 
 
-def created_text(value: Any, lookup: Lookup) -> bytes:
+def created_text(value: Any, lookup: Lookup, unknown: bytes = _UNKNOWN_JSON) -> bytes:
     """The JSON of ``value`` (a ``$json`` document of a resource to create), in its own key order,
     with each ``{"$ref":"<urn>","output":"<name>"}`` replaced by the JSON of what the walk puts
-    there: the unknown sentinel or the plain scalar the ref resolves to (raises
-    :class:`_Unresolved` for anything else: a secret, an object, a float). Refs inside are not
-    recorded in ``from_refs``: a resource to create has nothing to decide from them."""
+    there: the unknown sentinel (``unknown``: its JSON, or the text a caller shows in its place) or
+    the plain scalar the ref resolves to (raises :class:`_Unresolved` for anything else: a secret,
+    an object, a float). Refs inside are not recorded in ``from_refs``: a resource to create has
+    nothing to decide from them."""
     data = orjson.dumps(value)
     if b'"$ref"' not in data:
         return data
@@ -308,7 +309,7 @@ def created_text(value: Any, lookup: Lookup) -> bytes:
             raise _Unresolved
         resolved = lookup(urn.decode(), output.decode()).value
         if resolved is UNKNOWN or resolved == UNKNOWN:
-            return _UNKNOWN_JSON
+            return unknown
         if type(resolved) not in _PLAIN:
             raise _Unresolved
         return orjson.dumps(resolved)
