@@ -91,7 +91,7 @@ def _prefilter() -> Any:
     return _compile_bytes(prefilter_pattern())
 
 
-def _build_trigger_index() -> tuple[dict[bytes, tuple[Rule, ...]], tuple[tuple[re.Pattern[bytes], tuple[Rule, ...]], ...]]:
+def _build_trigger_index() -> tuple[dict[bytes, tuple[Rule, ...]], dict[str, tuple[Rule, ...]]]:
     literal: dict[bytes, list[Rule]] = {}
     patterns: dict[str, list[Rule]] = {}
     for rule in RULES:
@@ -101,11 +101,20 @@ def _build_trigger_index() -> tuple[dict[bytes, tuple[Rule, ...]], tuple[tuple[r
         else:
             for trigger in rule.triggers:
                 patterns.setdefault(trigger, []).append(rule)
-    return ({k: tuple(v) for k, v in literal.items()},
-            tuple((re.compile(k.encode()), tuple(v)) for k, v in patterns.items()))
+    return {k: tuple(v) for k, v in literal.items()}, {k: tuple(v) for k, v in patterns.items()}
 
 
-_BY_ANCHOR, _BY_PATTERN = _build_trigger_index()
+_BY_ANCHOR, _BY_TRIGGER = _build_trigger_index()
+
+
+@cache
+def _by_pattern() -> tuple[tuple[re.Pattern[bytes], tuple[Rule, ...]], ...]:
+    """Each trigger that is a pattern (not a literal anchor), compiled, with its rules: compiled when a hit or
+    a window first needs them, not at import (a run whose texts hold no such hit, a clean ``validate``, never
+    does; the standard library's ``re`` builds its character sets in Python)."""
+    return tuple((re.compile(k.encode()), v) for k, v in _BY_TRIGGER.items())
+
+
 _FOLDED = frozenset(a.lower().encode() for r in RULES if r.fold_case and not r.trigger for a in r.anchors)
 _LITERAL_RULES: tuple[tuple[bytes, Rule], ...] = tuple(
     (a.encode(), r) for r in RULES if not r.fold_case and not r.trigger for a in r.anchors)
@@ -130,7 +139,7 @@ def _find_rules_of_hit(hit: bytes) -> tuple[Rule, ...]:
         rules = _BY_ANCHOR.get(hit.lower())
     if rules is not None:
         return rules
-    return tuple(r for pattern, group in _BY_PATTERN if pattern.fullmatch(hit) for r in group)
+    return tuple(r for pattern, group in _by_pattern() if pattern.fullmatch(hit) for r in group)
 
 
 _remembered_rules_of_hit = lru_cache(maxsize=256)(_find_rules_of_hit)
@@ -200,7 +209,7 @@ def _with_anchored(window: bytes, rules: set[Rule]) -> list[Rule]:
     lowered = window.lower()
     rules = (rules | {r for anchor, r in _LITERAL_RULES if anchor in window}
              | {r for anchor, r in _FOLDED_RULES if anchor in lowered}
-             | {r for pattern, group in _BY_PATTERN if pattern.search(window) for r in group})
+             | {r for pattern, group in _by_pattern() if pattern.search(window) for r in group})
     return sorted(rules, key=lambda r: _ORDER[id(r)])
 
 
