@@ -49,7 +49,8 @@ class MLSystem(SpecModel):
 
     def item(self, section: str, name: str):
         """The item called ``name`` in ``section``, or None (first one when names repeat)."""
-        return self._index.get(section, {}).get(name)
+        by_name = self._index.get(section)
+        return None if by_name is None else by_name.get(name)
 
     @cached_property
     def _index(self) -> dict[str, dict[str, Any]]:
