@@ -12,7 +12,7 @@ the unhealthy new version answers 12% of its requests in 400 ms. The compiled ru
 revision on its own (``revision_name``), so the new revision's p99 crosses the 250 ms threshold at
 the first step (2%), although the endpoint's p99 would only cross it once the canary carried more
 than 1/0.12 = 8.3% of the traffic (step 3, 10%), after exposing more users.
-The reconciler runs in real time (bakes of a few seconds), its gates read ``/api/v1/alerts``.
+The reconciler runs in real time (bakes of a few seconds), its gates read ``/api/v1/rules?type=alert``.
 """
 
 from __future__ import annotations

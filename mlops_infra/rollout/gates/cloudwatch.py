@@ -3,8 +3,15 @@
 Contract of :class:`CloudWatchGates` (any boto3-compatible CloudWatch client):
 - A gate is ``firing`` when its alarm's ``StateValue`` is ``ALARM``; ``OK`` and ``INSUFFICIENT_DATA``
   are not firing (a canary at a few percent of traffic often has no datapoint in a period). An alarm
-  that does not exist is ``unreadable``. Except for an alarm on the stable variant, which is judged
-  by the canary variant's series alone (below, "The stable variant is not the new version").
+  that does not exist is ``unreadable`` ("no such CloudWatch alarm"), never ``ok``: ``DescribeAlarms``
+  answers a name it does not hold with no entry rather than an error (botocore ``cloudwatch``
+  2010-08-01 ``DescribeAlarms``: ``AlarmNames`` "The names of the alarms to retrieve information
+  about", its only error ``InvalidNextToken``), and asked for ``AlarmTypes: [MetricAlarm]`` it leaves
+  out a composite alarm of that name (``AlarmTypes``: "the operation returns only a list of metric
+  alarms. It does not return any composite alarms or log alarms"), so an absent entry is the
+  Prometheus gates' "rule not loaded" (audit k8srbac-7 checked both; ``tests/rollout/test_gates.py``,
+  moto). Except for an alarm on the stable variant, which is judged by the canary variant's series
+  alone (below, "The stable variant is not the new version").
 - A period without requests is no evidence (``compile/aws/monitoring.py``, "Sparse traffic"): the
   compiled latency and error-rate metrics have no datapoint then (the error rate is ``errors /
   invocations``, which metric math drops on a division by zero), so such a period neither breaches
