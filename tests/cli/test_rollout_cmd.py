@@ -253,3 +253,17 @@ def test_an_abort_that_loses_its_race_says_whether_it_was_recorded(moto_env, mon
     assert recorded.code == 0, recorded.output
     assert "  the abort is recorded: aborted by the operator at step 1 (2%)" in recorded.stdout.splitlines()
     assert status_tags(sm, endpoint)["phase"] == "aborted"
+
+
+def test_an_unknown_endpoint_of_a_hundred_names_six_of_them_and_how_many_more(tmp_path) -> None:
+    """The fix listed every endpoint of the system (1,000 on the benchmarks' system): the first six, then how
+    many more (:mod:`mlops_infra.name_lists`)."""
+    from types import SimpleNamespace
+
+    from mlops_infra.cli.commands.rollout import _check_endpoint
+    from mlops_infra.errors import UserError
+
+    system = SimpleNamespace(endpoints=[SimpleNamespace(name=f"ep-{i:03}") for i in range(100)])
+    with pytest.raises(UserError) as raised:
+        _check_endpoint(system, "nope", tmp_path / "mlsystem.yaml")
+    assert raised.value.detail == "Endpoints: ep-000, ep-001, ep-002, ep-003, ep-004, ep-005 and 94 more."

@@ -55,6 +55,7 @@ from rich.console import Console
 from mlops_infra.cli.inputs import DEFAULT_FILE, Target, load_for_env, resolve_file
 from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
+from mlops_infra.name_lists import join_names
 
 
 def register(app: typer.Typer) -> None:
@@ -130,7 +131,7 @@ def _check_endpoint(system, endpoint: str, path: Path) -> None:
         close = difflib.get_close_matches(endpoint, names, n=1)
         hint = f"Did you mean {close[0]!r}? " if close else ""
         raise UserError(f"no endpoint {endpoint!r} in the system",
-                        f"{hint}Endpoints: {', '.join(names) or 'none'}.", source=str(path))
+                        f"{hint}Endpoints: {join_names(names) or 'none'}.", source=str(path))
 
 
 def _print_schedule(out: Console, graph, system, address: str, plan: dict) -> None:
