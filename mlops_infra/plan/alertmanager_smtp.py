@@ -47,6 +47,7 @@ from typing import Any
 import yaml
 
 from mlops_infra.graph import DesiredGraph
+from mlops_infra.name_lists import join_names
 from mlops_infra.plan.monitoring_selectors import BY_KIND, Monitored, monitoring_objects, verdict
 
 CONFIG_KEY = "alertmanager.yaml"
@@ -184,7 +185,7 @@ def _set_in_secret(text: str) -> set[str] | str:
 
 def _channels(emails: Sequence[EmailObject]) -> str:
     names = sorted({f"{e.obj.namespace}/{e.obj.name}" for e in emails})
-    return f"AlertmanagerConfig{'s' if len(names) > 1 else ''} {', '.join(names)}"
+    return f"AlertmanagerConfig{'s' if len(names) > 1 else ''} {join_names(names)}"
 
 
 CONSEQUENCE = ("prometheus-operator then refuses to generate that Alertmanager's configuration (\"SMTP {first} is a "

@@ -46,6 +46,7 @@ from typing import Any
 
 from mlops_infra.graph import JSON, DesiredResource, is_json
 from mlops_infra.model_versions import RUNNING_UNREAD_KEY
+from mlops_infra.name_lists import join_names
 from mlops_infra.plan.model import Action, ResourceChange
 from mlops_infra.state.model import PriorState
 
@@ -126,7 +127,7 @@ def _warning(change: ResourceChange, lost: list[str], facts: Mapping[str, Any], 
         served = f"a version of {model} the live endpoint still runs (a canary's previous version)"
     else:
         served = f"v{version} of {model}" if version is not None else f"the version of {model} it serves"
-    repositories = ", ".join(lost)
+    repositories = join_names(lost)
     head = (f"{change.address}: its serving role ({change.name}) loses the ECR pull of {repositories}, which the "
             f"last apply granted. SageMaker pulls the served model's image with this role at every instance start "
             f"(scale-out, instance replacement): if {served} was registered with an image there (the image of a "

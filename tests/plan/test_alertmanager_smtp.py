@@ -111,3 +111,15 @@ def test_whatever_else_the_loader_raises_is_could_not_check_by_its_type_only():
     (warning,) = smtp_warnings([EMAIL], [_alertmanager()], LABELS,
                                {("monitoring", "alertmanager-main"): SecretAnswer(text="[" * 5000)})
     assert "could not check the SMTP settings of Alertmanager monitoring/main (key alertmanager.yaml is not valid YAML (" in warning
+
+
+def test_a_hundred_email_channels_are_six_names_and_how_many_more():
+    """The AlertmanagerConfigs of a hundred email channels were all named: the first six, then how many more
+    (:mod:`mlops_infra.name_lists`)."""
+    from types import SimpleNamespace
+
+    from mlops_infra.plan.alertmanager_smtp import _channels
+
+    emails = [SimpleNamespace(obj=SimpleNamespace(namespace="ns", name=f"c{i:03}")) for i in range(100)]
+    assert _channels(emails) == "AlertmanagerConfigs ns/c000, ns/c001, ns/c002, ns/c003, ns/c004, ns/c005 and 94 more"
+    assert _channels(emails[:2]) == "AlertmanagerConfigs ns/c000, ns/c001"

@@ -100,3 +100,16 @@ def test_policies_are_read_as_state_text_or_graph_json():
     assert pulls("not json") == frozenset() and pulls(None) == frozenset()
     assert pulls('{"Statement": [{"Sid": "ModelImagesPull", "Resource": "arn:aws:ecr:r:1:repository/x"}]}') == {
         "arn:aws:ecr:r:1:repository/x"}
+
+
+def test_a_hundred_repositories_lost_are_six_names_and_how_many_more():
+    """The warning named every repository whose pull the role loses: the first six, then how many more
+    (:mod:`mlops_infra.name_lists`)."""
+    from types import SimpleNamespace
+
+    from mlops_infra.plan.serving_pull import _warning
+
+    change = SimpleNamespace(address="endpoints.api", name="api-serve-policy")
+    text = _warning(change, [f"repo-{i:03}" for i in range(100)], {"model": "scorer", "modelVersion": 3})
+    assert ("endpoints.api: its serving role (api-serve-policy) loses the ECR pull of repo-000, repo-001, repo-002, "
+            "repo-003, repo-004, repo-005 and 94 more, which the last apply granted") in text and "repo-006" not in text
