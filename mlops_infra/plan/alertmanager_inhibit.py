@@ -60,6 +60,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph
+from mlops_infra.name_lists import join_names
 from mlops_infra.plan.alertmanager_smtp import CONFIG_KEY, SecretAnswer, config_secret, load_config
 from mlops_infra.plan.monitoring_selectors import BY_KIND, Monitored, monitoring_objects, verdict
 
@@ -271,10 +272,10 @@ def _told(alerts: Sequence[RoutedAlert]) -> str:
                    if c.address.startswith("training_jobs.")})
     parts = []
     if channels:
-        parts.append(f"channel{'s' if len(channels) > 1 else ''} {', '.join(channels)} "
+        parts.append(f"channel{'s' if len(channels) > 1 else ''} {join_names(channels)} "
                      f"never hear{'' if len(channels) > 1 else 's'} them")
     if jobs:
-        parts.append(f"training job{'s' if len(jobs) > 1 else ''} {', '.join(jobs)} "
+        parts.append(f"training job{'s' if len(jobs) > 1 else ''} {join_names(jobs)} "
                      f"{'are' if len(jobs) > 1 else 'is'} never started by them")
     return " and ".join(parts)
 
@@ -291,7 +292,7 @@ def inhibit_warnings(alerts: Sequence[RoutedAlert], alertmanagers: Sequence[Mapp
         namespace, name = _where(owner)
         secret_ns, secret_name = config_secret(owner)
         where = f"key {CONFIG_KEY} of Secret {secret_ns}/{secret_name}"
-        names = ", ".join(a.name for a in chosen)
+        names = join_names([a.name for a in chosen])
         answer = secrets.get((secret_ns, secret_name), SecretAnswer(error="not read"))
         config = answer.error or load_config(answer.text)
         if isinstance(config, str):
@@ -313,7 +314,7 @@ def inhibit_warnings(alerts: Sequence[RoutedAlert], alertmanagers: Sequence[Mapp
         namespaces = ", ".join(sorted({a.labels.get("namespace", "") for a, _ in muted}))
         warnings.append(
             f"notifications: Alertmanager {namespace}/{name} mutes this system's severity info alerts "
-            f"{', '.join(a.name for a, _ in muted)}: {shown} of {where} mute{'s' if len(indexes) == 1 else ''} an "
+            f"{join_names([a.name for a, _ in muted])}: {shown} of {where} mute{'s' if len(indexes) == 1 else ''} an "
             f"info alert while an {INHIBITOR} alert fires in its namespace ({namespaces}), and kube-prometheus-stack's "
             f"{INHIBITOR} rule fires there as soon as one of these alerts is pending, unless a warning or critical "
             f"alert is firing there too; so {_told([a for a, _ in muted])}. Fix: remove {shown} from the "

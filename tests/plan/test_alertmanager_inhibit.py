@@ -160,3 +160,20 @@ def test_only_alertmanagers_that_select_the_routes_and_read_the_secret_are_judge
         assert secrets_to_read(alerts, alertmanagers, labels) == []
         assert inhibit_warnings(alerts, alertmanagers, labels, secrets) == []
     assert inhibit_warnings([], [_alertmanager()], labels, secrets) == []
+
+
+def test_a_hundred_muted_alerts_and_their_channels_are_six_names_and_how_many_more(info_graph):
+    """Every muted alert, and every channel that never hears them, were named: the first six of each, then how many
+    more (:mod:`mlops_infra.name_lists`); the could-not-check warning too."""
+    from dataclasses import replace
+
+    (alert, *_) = info_alerts(info_graph)
+    (config, *_) = [c for c in alert.configs if c.address.startswith("channels.")]
+    many = [replace(alert, name=f"a{i:03}", configs=(replace(config, address=f"channels.c{i:03}"),))
+            for i in range(100)]
+    (warning,) = inhibit_warnings(many, [_alertmanager()], _labels(info_graph), {SECRET: SecretAnswer(text=KPS_CONFIG)})
+    assert "mutes this system's severity info alerts a000, a001, a002, a003, a004, a005 and 94 more: " in warning
+    assert "channels c000, c001, c002, c003, c004, c005 and 94 more never hear them" in warning
+    assert "a006" not in warning and "c006" not in warning
+    (unread,) = inhibit_warnings(many, [_alertmanager()], _labels(info_graph), {})
+    assert "which routes this system's severity info alerts (a000, a001, a002, a003, a004, a005 and 94 more)" in unread
