@@ -149,3 +149,19 @@ def test_an_unreadable_artifact_is_an_error_at_its_line(spec, tmp_path: Path) ->
     result = run_cli("validate", spec(text))
     assert result.code == 1
     assert f":{line_of(text, 'artifact: broken')}:15: error: Model \"chat\": its artifact cannot be sized" in result.stderr
+
+
+@pytest.mark.parametrize("batch", [8, 9, 64, 10_000_000, 2**31 - 1])
+def test_the_smaller_batch_is_the_largest_that_fits_and_found_quickly(batch: int) -> None:
+    """Audit yamledge-8: a batch size past any real one (a typo, or tokens per batch) made validate try
+    every smaller batch, one memory model each (10,000,000: over a minute). 6 is the largest batch that
+    fits an A10G here (KV cache 1 GiB per sequence: weights 15.0 + KV 6.0 + runtime 3.0 GiB = 23.9 GiB, see
+    the test above), whatever the written size."""
+    import time
+
+    text = edit(SYSTEM, "max_batch_size: 1}", f"max_batch_size: {batch}}}")
+    start = time.perf_counter()
+    errors = [d for d in parse_system(text, "m.yaml").diagnostics if d.code == "model-does-not-fit"]
+    assert time.perf_counter() - start < 5, "validate took too long"
+    assert len(errors) == 1
+    assert "Fix: lower generation.max_batch_size of model chat to 6 (23.9 of 24 GiB per GPU)" in errors[0].detail
