@@ -159,7 +159,11 @@ def _walk(data: dict, base: Path, fields: list[str], key: str, origin: Path,
         current = current[part]
     path: list[str | int] = list(base)
     for i, name in enumerate(fields):
-        allowed = field_names(_annotation_at(tuple(path), data))
+        annotation = _annotation_at(tuple(path), data)
+        if _free_form(annotation):
+            path.append(".".join(fields[i:]))  # the rest is one key: `metadata.labels.cost.center`
+            break
+        allowed = field_names(annotation)
         if allowed and name not in allowed and remove and i == len(fields) - 1:
             allowed = field_names(_annotation_at(tuple(path), None))  # every member of the union
         if allowed and name not in allowed:
@@ -179,6 +183,22 @@ def _walk(data: dict, base: Path, fields: list[str], key: str, origin: Path,
         return (), error("unknown-override-path", f'Override path "{key}" names no field',
                          "Add the field to override, for example endpoints.scorer.replicas.", origin)
     return tuple(path), None
+
+
+def _free_form(annotation: Any) -> bool:
+    """Whether the spec has a free-form mapping here (``dict[str, ...]``: labels, hyperparameters, a data
+    source's columns), whose keys may hold dots: AWS tag keys allow ``_ . : / = + - @``
+    (https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html), a Kubernetes label key's
+    prefix is a DNS subdomain such as ``app.kubernetes.io``
+    (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set).
+    Every such mapping of the spec holds scalars, so an override path's rest is one key there (audit
+    yamledge-7: ``metadata.labels.cost.center`` was walked into a label ``cost``, and the fix offered
+    added that label to every resource)."""
+    from typing import get_origin
+
+    from mlops_infra.spec.errors import _union_members
+
+    return any(get_origin(member) is dict for member in _union_members(annotation))
 
 
 def _not_a_mapping(value: Any) -> str:
