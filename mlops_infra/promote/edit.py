@@ -118,7 +118,7 @@ def edit_overrides(text: str, env: str, pins: Sequence[Pin]) -> Edit:
     whole, text = text, text[start:end]  # marks and spans below are relative to the composed part
     overrides = _value(env_node, "overrides")
     if overrides is not None and not _is_null(overrides) and not isinstance(overrides, yaml.MappingNode):
-        line = whole.count("\n", 0, start) + overrides.start_mark.line + 1
+        line = _line_number(whole, start) + overrides.start_mark.line
         raise EditError(f"line {line}: the overrides of environment {env} are not a mapping")
     uses = _uses(root)
     if isinstance(overrides, yaml.MappingNode):
@@ -272,7 +272,7 @@ def _refuse_shared(whole: str, start: int, env: str, path: str, node: Any, uses:
     if not others:
         return
     index = start + node.start_mark.index
-    line = whole.count("\n", 0, index) + 1
+    line = _line_number(whole, index)
     anchor = _ANCHOR.match(whole, index)
     name = f"&{anchor[1]}" if anchor else "an anchor"
     who = ", ".join(dict.fromkeys(f"environment {p.split('.')[1]}" if p.startswith("environments.") else p
@@ -323,13 +323,24 @@ def _content_end(text: str, node: Any) -> int:
     return end
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+"""A line break as YAML 1.2 reads one (section 5.4, [28] b-break: CR LF, CR or LF), as the loader does:
+a CR-only file ("Mac OS 9" line endings) is read line by line (audit yamledge-5)."""
+
+
 def _line_break(text: str, index: int) -> int:
-    """Where the line holding ``index`` ends: its CR LF or LF (the end of the text when it has none)."""
-    newline = text.find("\n", index)
-    if newline < 0:
-        return len(text)
-    return newline - 1 if newline > 0 and text[newline - 1] == "\r" else newline
+    """Where the line holding ``index`` ends: its CR LF, CR or LF (the end of the text when it has none)."""
+    found = _LINE_END.search(text, index)
+    return found.start() if found else len(text)
 
 
 def _newline(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
+    """The file's line ending: CR LF when it has one, CR when it has CRs and no LF, else LF."""
+    if "\r\n" in text:
+        return "\r\n"
+    return "\r" if "\r" in text and "\n" not in text else "\n"
+
+
+def _line_number(text: str, index: int) -> int:
+    """1-based line of ``text[index]``, lines ending as :data:`_LINE_END` says."""
+    return text.count("\n", 0, index) + text.count("\r", 0, index) - text.count("\r\n", 0, index) + 1

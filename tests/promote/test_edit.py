@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -10,6 +12,7 @@ from mlops_infra.spec import parse_system
 from tests.support.promotion import REFERENCE
 
 VERSION = "endpoints.scorer.model.version"
+FRAUD = (Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml").read_text()
 
 
 def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
@@ -169,3 +172,25 @@ def test_an_alias_is_edited_where_it_is_written_not_at_its_anchor():
     text = "v: &v 13\nenvironments:\n  s:\n    overrides:\n      " + VERSION + ": *v  # shared\n"
     after = edit_overrides(text, "s", [Pin(VERSION, 3)]).after
     assert after == text.replace("*v  # shared", "3  # shared")
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"], ids=["cr", "crlf", "lf"])
+@pytest.mark.parametrize("env", ["dev", "staging"])
+def test_a_new_pin_goes_into_its_environment_whatever_the_line_endings(newline: str, env: str):
+    """Audit yamledge-5: CR is a YAML 1.2 line break (section 5.4, [28] b-break), and the loader reads a
+    CR-only file line by line; the new line went to the end of the file (the last environment's
+    overrides) with an LF, before."""
+    text = FRAUD.replace("\n", newline)
+    after = edit_overrides(text, env, [Pin("endpoints.scorer.model.name", "fraud-model-v2")]).after
+    envs = yaml.safe_load(after)["environments"]
+    assert envs[env]["overrides"]["endpoints.scorer.model.name"] == "fraud-model-v2"
+    assert [name for name, e in envs.items() if "endpoints.scorer.model.name" in (e.get("overrides") or {})] == [env]
+    assert after.replace(newline, "\n").count("\n") == text.replace(newline, "\n").count("\n") + 1
+    assert after.count(newline) == text.count(newline) + 1 and after.replace(newline, "").count("\r") == 0
+    assert after.replace(newline, "").count("\n") == 0  # every line ends as the file's lines do
+
+
+def test_an_edit_error_counts_cr_only_lines():
+    text = "kind: MLSystem\renvironments:\r  staging:\r    overrides: &ov {a.b: 1}\r  prod: {overrides: *ov}\r"
+    with pytest.raises(EditError, match=r"^line 4: environments\.staging\.overrides shares the anchor &ov"):
+        edit_overrides(text, "staging", [Pin(VERSION, 1)])
