@@ -31,7 +31,13 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
   ``uri`` (not made by us) becomes ``{"(path)": <path>}`` and so always differs from ``$archive``.
 - JSON text: a desired ``$json`` is compared as parsed JSON against the parsed prior string, so
   diff paths go inside the document (``policy.Statement[0].Action``). Two unequal strings that both
-  parse as JSON objects/arrays are compared parsed too (IAM policies with other key order). The
+  parse as JSON objects/arrays are compared parsed only at the rule's ``json_text`` inputs (the
+  provider suppresses equivalent-JSON diffs there) and in a provider's config (``stringify``: the
+  engine stores its values JSON-encoded); anywhere else, a ``$json`` document's nested strings included,
+  strings are compared as text, as terraform-provider-aws compares them (an EventTarget ``input``, a
+  schedule's ``target.input``, an S3 object's ``content``, a Lambda environment value: a reformatted
+  text is an update for ``pulumi up``; ``verify.JSONBytesEqual`` compares a document's nested strings
+  exactly: audit typesets44-1). The
   common unchanged document is proved equal first without parsing: its refs resolved (when each
   resolves to a plain scalar of a resource kept as it is), its sorted compact JSON is compared with
   the stored text, byte for byte; anything else is parsed and walked.
@@ -368,8 +374,8 @@ class _Walker:
     """One resource's paired walk. See :func:`normalize_inputs`."""
 
     __slots__ = ("autoname_prefix", "budget", "config_keys", "creating", "decode", "differs", "filled", "from_refs",
-                 "ignore", "integral", "keep_prior", "lookup", "plain_keys", "policies", "refs", "reordered",
-                 "sdk_filled", "sensitive", "sets", "stringify", "unordered", "unverifiable")
+                 "ignore", "integral", "json_text", "keep_prior", "lookup", "plain_keys", "policies", "refs",
+                 "reordered", "sdk_filled", "sensitive", "sets", "stringify", "unordered", "unverifiable")
 
     def __init__(self, name: str, rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...],
                  secrets_provider: str | None, filled: Mapping[str, Any] | None = None) -> None:
@@ -377,6 +383,7 @@ class _Walker:
         self.ignore = _trie(rule.ignore) if rule.ignore else None  # _trie(()) is None; most have no paths
         self.keep_prior = _trie(tuple(ignore_changes)) if ignore_changes else None
         self.stringify = rule.stringify
+        self.json_text = rule.json_text
         self.config_keys = rule.stack_config
         self.sdk_filled = rule.sdk_filled
         self.sets = _set_paths(rule.sets) if rule.sets else ()
@@ -448,7 +455,7 @@ class _Walker:
             return self._dicts(p, d, path, ign, keep)
         if td is list and tp is list:
             return self._lists(p, d, path, ign, keep)
-        if td is str and tp is str and p != d:
+        if td is str and tp is str and p != d and (self.stringify or (len(path) == 1 and path[0] in self.json_text)):
             parsed_p, parsed_d = _parse_json_text(p), _parse_json_text(d)
             if parsed_p is not MISSING and parsed_d is not MISSING:
                 return self.pair(parsed_p, parsed_d, path, None, None)

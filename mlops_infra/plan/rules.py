@@ -75,7 +75,10 @@ class ReplaceRule:
     part of their value, so a reordered one is no change (:func:`mlops_infra.plan.unordered.align_set`; a
     member added or removed still is). ``policies``: top-level inputs holding an IAM policy document whose
     schema suppresses equivalent-policy diffs (``verify.SuppressEquivalentPolicyDiffs``): compared as
-    :func:`mlops_infra.plan.unordered.align_policy` reads them (audit awsinputs-1 and -2).
+    :func:`mlops_infra.plan.unordered.align_policy` reads them (audit awsinputs-1 and -2). ``json_text``:
+    top-level string inputs holding JSON whose schema suppresses equivalent-JSON diffs
+    (``verify.SuppressEquivalentJSONDiffs``): two texts of one document are no change. Every other string is
+    compared as text, JSON or not, as the provider does (audit typesets44-1).
     """
 
     replace: tuple[str, ...] = ()
@@ -94,6 +97,7 @@ class ReplaceRule:
     sdk_filled: tuple[tuple[str, str], ...] = ()
     sets: tuple[str, ...] = ()
     policies: tuple[str, ...] = ()
+    json_text: tuple[str, ...] = ()
 
 
 _TAGS = ("tags", "tagsAll")
@@ -113,11 +117,11 @@ _ENGINE = ("__defaults", "__meta", "__internal", "tagsAll")
 
 def _aws(*replace_paths: str, why: str, everything: bool = False, sensitive: tuple[str, ...] = (),
          read_back: tuple[str, ...] = (), named_by: str = "name", loses: str = "", sets: tuple[str, ...] = (),
-         policies: tuple[str, ...] = ()) -> ReplaceRule:
+         policies: tuple[str, ...] = (), json_text: tuple[str, ...] = ()) -> ReplaceRule:
     """An AWS type's rule. ``region`` always forces a replace (:data:`REGION`)."""
     return ReplaceRule(replace=("*",) if everything else (*replace_paths, REGION), keep=_TAGS if everything else (),
                        sensitive=sensitive, ignore=("tagsAll",), why=why, read_back=read_back, named_by=named_by,
-                       loses=loses, sets=sets, policies=policies)
+                       loses=loses, sets=sets, policies=policies, json_text=json_text)
 
 
 _POLICY = ("policy",)
@@ -218,7 +222,9 @@ RULES: dict[str, ReplaceRule] = {
         "name", why="an alarm's name is its identity; renaming creates a second alarm",
         sets=("alarmActions", "okActions", "insufficientDataActions", "metricQueries")),
     "aws:cloudwatch/dashboard:Dashboard": _aws(
-        "dashboardName", why="a dashboard's name is its identity (its body updates in place)"),
+        "dashboardName", why="a dashboard's name is its identity (its body updates in place)",
+        # internal/service/cloudwatch/dashboard.go: dashboard_body "DiffSuppressFunc: verify.SuppressEquivalentJSONDiffs"
+        json_text=("dashboardBody",)),
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": _aws("alarmName", why="an alarm's name is its identity"),
     "aws:cloudwatch/logGroup:LogGroup": _aws("name", "namePrefix", why="a log group's name is its identity"),
     "aws:cloudwatch/eventRule:EventRule": _aws("name", "namePrefix", "eventBusName",
