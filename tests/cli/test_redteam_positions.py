@@ -105,7 +105,8 @@ def test_m7_environment_checks_stay_on_the_item_they_are_about(tmp_path: Path) -
 
 @pytest.mark.parametrize(("key", "summary", "fix"), [
     ("1", 'A key in "labels" is the number 1, not text', '"1": value'),
-    ("0x1F", 'A key in "labels" is the number 31, not text', '"31": value'),
+    # the fix quotes the key as written, not as parsed (spec/as_written.py, audit yamledge-2)
+    ("0x1F", 'A key in "labels" is the number 31, not text', '"0x1F": value'),
     ("true", 'A key in "labels" is the boolean true, not text', '"true": value'),
     ("null", 'A key in "labels" is null, not text', "names nothing"),
     ("? [a, b]\n   ", 'A key in "labels" is a list, not text', "complex key"),  # then "    : x"
