@@ -143,16 +143,20 @@ def canonical_json(value: Any) -> str:
     (:func:`mlops_infra.jsoncodec.spelled_otherwise`); else the standard library does.
     ``spelled_otherwise`` is asked only of a text holding DEL, ``e-`` or ``.0000``: every text it answers
     True for holds one (DEL, or the literal start of its patterns ``e-[1-9]`` and ``\\.0000``), and most
-    texts here (names, dimensions, widgets) hold none: three byte searches instead of its regexes
-    (tests/test_graph.py compares the text with the standard library's, small floats and DEL included)."""
+    texts here (names, dimensions, widgets) hold none (tests/test_graph.py compares the text with the
+    standard library's, small floats and DEL included). The checks read the decoded text (returned as it
+    is): ``bytes in bytes`` first tries its operand as an integer, and the exception it raises and clears
+    costs more than the search (CPython 3.11 ``Objects/bytes_methods.c`` ``_Py_bytes_contains``:
+    ``PyNumber_AsSsize_t`` before the buffer search), ``str in str`` searches at once."""
     try:
         data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
-        data = None
-    if (data is None or not data.isascii() or b"null" in data
-            or ((b"e-" in data or b".0000" in data or b"\x7f" in data) and spelled_otherwise(data))):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return data.decode()
+    text = data.decode()
+    if (not text.isascii() or "null" in text
+            or (("e-" in text or ".0000" in text or "\x7f" in text) and spelled_otherwise(data))):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return text
 
 
 def make_urn(stack: str, project: str, type_chain: Iterable[str], name: str) -> str:

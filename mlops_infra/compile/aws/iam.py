@@ -92,8 +92,8 @@ def add_role(aws: AwsContext, spec: RoleSpec, statements: list, *, parent: str, 
     granted = [s for s in statements if s]
     if granted:
         role_id = ref(role, "id")
-        document, text = _fitted(aws, spec, policies.document(*granted))
-        found = _text_ref_urns(text)
+        document, text, refs = _fitted(aws, spec, policies.document(*granted))
+        found = _text_ref_urns(text, refs)
         aws.add(ROLE_POLICY, f"{spec.logical}-policy", {
             "name": "least-privilege",
             "role": role_id,
@@ -106,22 +106,25 @@ def add_role(aws: AwsContext, spec: RoleSpec, statements: list, *, parent: str, 
     return role
 
 
-def _text_ref_urns(text: bytes) -> list[str] | None:
+def _text_ref_urns(text: bytes, refs: int) -> list[str] | None:
     """The URN of every ref in the policy document whose compact JSON (orjson's) is ``text``, read from that
     text, which :func:`fits` writes anyway (the document's refs, made by :func:`~mlops_infra.graph.ref`, are the
     dependencies of its RolePolicy: given as its ``depends_on``, they make the dependencies that searching the
-    document for refs makes, without a search through every statement); None when a ``"$ref"`` in ``text`` is
-    not a ref as :data:`_URN_REF_TEXT` reads one (another object or text holding ``$ref``, a URN with an
-    escaped character): then the document is searched."""
+    document for refs makes, without a search through every statement); ``refs`` is how many ``"$ref"`` the text
+    holds (:func:`fits` counts them). None when one of them is not a ref as :data:`_URN_REF_TEXT` reads one
+    (another object or text holding ``$ref``), or the text has an escaped character (a backslash: in a URN it
+    would end the reading early): then the document is searched."""
+    if text.find(b"\\") >= 0:  # not ``in``: bytes containment first tries its operand as an integer (graph.canonical_json)
+        return None
     found = _URN_REF_TEXT.findall(text)
-    if len(found) != text.count(b'"$ref"'):
+    if len(found) != refs:
         return None
     return [intern(urn.decode()) for urn in found]
 
 
-_URN_REF_TEXT = re.compile(rb'\{"\$ref":"([^"\\]*)","output":"[^"\\]*"\}')
-"""A ref as orjson writes :func:`mlops_infra.graph.ref`'s dict (:data:`_REF_TEXT`) whose URN and output have
-no escaped character: its URN, as the text's bytes (UTF-8)."""
+_URN_REF_TEXT = re.compile(rb'\{"\$ref":"([^"]*)","output":"[^"]*"\}')
+"""A ref as orjson writes :func:`mlops_infra.graph.ref`'s dict (:data:`_REF_TEXT`), in a text without an escaped
+character: its URN, as the text's bytes (UTF-8)."""
 
 
 def _trust_policy(aws: AwsContext, services: tuple[str, ...]) -> dict[str, Any]:
@@ -180,12 +183,12 @@ def fits(aws: AwsContext, document: dict[str, Any]) -> bool:
     or over it even if each were the shortest (:data:`SHORTEST_ARN_CHARACTERS`), is answered without
     resolving them: most roles have a few refs in a short policy, and the ones that list a ref per
     item are far over it before they are widened."""
-    return _text_fits(aws, orjson.dumps(document))
+    text = orjson.dumps(document)
+    return _text_fits(aws, text, text.count(b'"$ref"'))
 
 
-def _text_fits(aws: AwsContext, text: bytes) -> bool:
-    """:func:`fits` of the document whose compact JSON is ``text``."""
-    refs = text.count(b'"$ref"')
+def _text_fits(aws: AwsContext, text: bytes, refs: int) -> bool:
+    """:func:`fits` of the document whose compact JSON is ``text``, holding ``refs`` ``"$ref"``."""
     if len(text) + refs * (UNKNOWN_ARN_CHARACTERS + 2) <= ROLE_POLICY_CHARACTERS:
         return True
     if refs and len(_REF_TEXT.sub(b'""', text)) + refs * SHORTEST_ARN_CHARACTERS > ROLE_POLICY_CHARACTERS:
@@ -238,16 +241,19 @@ def widened(aws: AwsContext, statement: dict[str, Any]) -> dict[str, Any]:
     return _collapsed(statement, scopes, lambda scope, _: scope)
 
 
-def _fitted(aws: AwsContext, spec: RoleSpec, document: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+def _fitted(aws: AwsContext, spec: RoleSpec, document: dict[str, Any]) -> tuple[dict[str, Any], bytes, int]:
     """``document`` when IAM's quota holds it, else its :func:`widened` statements, with its compact JSON
-    (orjson's); a :class:`UserError` when even those do not fit (module contract)."""
+    (orjson's) and how many ``"$ref"`` that holds; a :class:`UserError` when even those do not fit (module
+    contract)."""
     text = orjson.dumps(document)
-    if _text_fits(aws, text):
-        return document, text
+    refs = text.count(b'"$ref"')
+    if _text_fits(aws, text, refs):
+        return document, text, refs
     widest = policies.document(*[widened(aws, statement) for statement in document["Statement"]])
     text = orjson.dumps(widest)
-    if _text_fits(aws, text):
-        return widest, text
+    refs = text.count(b'"$ref"')
+    if _text_fits(aws, text, refs):
+        return widest, text, refs
     size = policy_characters(aws, widest)
     raise UserError(
         f"environment {aws.ctx.env}: the IAM role {aws.name(*spec.name_parts, max_len=64)} needs a policy of "
