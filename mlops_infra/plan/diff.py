@@ -167,9 +167,9 @@ def _unknowns(value: Any) -> Any:
             text = orjson.dumps(value)
         except (orjson.JSONEncodeError, TypeError):
             return _spell_unknowns(value)
-        if _UNKNOWN_TEXT not in text:
+        if text.find(_UNKNOWN_TEXT) < 0:  # find, not `in`: see normalize.created_text
             return value
-        if b"null" not in text:
+        if text.find(b"null") < 0:
             return orjson.loads(_UNKNOWN_VALUE.sub(_SPELLED_TEXT, text))
     return _spell_unknowns(value)
 
@@ -427,9 +427,9 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
             except (orjson.JSONEncodeError, TypeError):
                 text = None
             if text is not None and not _abnormal(text):
-                append(added(path, _shown_known(value, _UNKNOWN_JSON not in text)))
+                append(added(path, _shown_known(value, text.find(_UNKNOWN_JSON) < 0)))
                 continue
-            if kind is list and text is not None and b'"$ref"' in text:
+            if kind is list and text is not None and text.find(b'"$ref"') >= 0:
                 shown = _shown_refs(value, lookup)
                 if shown is not None:
                     append(added(path, shown))
@@ -475,7 +475,7 @@ def _created_document(inner: Any, lookup: Lookup) -> Any:
         return MISSING
     if text[:1] not in (b"{", b"[") or _abnormal(text):  # null included: what is read back held no NaN
         return MISSING
-    if _UNKNOWN_TEXT in text:  # a sentinel the document holds itself; then not the secret placeholder either
+    if text.find(_UNKNOWN_TEXT) >= 0:  # a sentinel the document holds itself; then not the secret placeholder either
         return orjson.loads(_UNKNOWN_VALUE.sub(_SPELLED_TEXT, text))
     value = orjson.loads(text)
     return REDACTED if value == _SECRET_PLACEHOLDER else value

@@ -306,12 +306,14 @@ def created_text(value: Any, lookup: Lookup, unknown: bytes = _UNKNOWN_JSON) -> 
     an object, a float). Refs inside are not recorded in ``from_refs``: a resource to create has
     nothing to decide from them."""
     data = orjson.dumps(value)
-    if b'"$ref"' not in data:
+    # find, not `in`: CPython 3.11's bytes `in` first tries its operand as an integer
+    # (Objects/bytes_methods.c _Py_bytes_contains: a TypeError made and cleared), then searches
+    if data.find(b'"$ref"') < 0:
         return data
 
     def resolve(match: re.Match[bytes]) -> bytes:
         urn, output = match.group(1), match.group(2)
-        if b"\\" in urn or b"\\" in output:
+        if urn.find(b"\\") >= 0 or output.find(b"\\") >= 0:
             raise _Unresolved
         resolved = lookup(urn.decode(), output.decode()).value
         if resolved is UNKNOWN or resolved == UNKNOWN:
