@@ -62,6 +62,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from mlops_infra.graph import DesiredResource
+from mlops_infra.name_lists import join_names
 from mlops_infra.plan.cost import facts_by_address
 from mlops_infra.plan.model import Action, ResourceChange
 from mlops_infra.plan.normalize import get_dotted
@@ -206,7 +207,7 @@ def _queue_warning(change: ResourceChange, prior: PriorState, facts: Mapping[str
             f"is running, Kueue's finalizer {FINALIZER} keeps it, so pulumi-kubernetes waits 10 minutes for the "
             "delete and fails the apply, and every later apply, until the run ends")
     if jobs:
-        text += f" (runs of {', '.join(jobs)})"
+        text += f" (runs of {join_names(jobs)})"
     lists = "; ".join(f"kubectl get pytorchjobs -n {ns} -l {QUEUE_LABEL}={queue}" for ns, queue in local)
     text += (f". Before applying, list its runs: {lists or f'kubectl get workloads.kueue.x-k8s.io -A | grep {name}'}"
              ". Then wait until they finish, or stop and evict them (Kueue's way to delete a ClusterQueue in use): "

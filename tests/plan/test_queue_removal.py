@@ -147,3 +147,18 @@ def test_a_clusterqueue_pulumi_only_drops_from_the_state_gets_no_warning() -> No
     prior = PriorState("prior.json", 3, "1", "p", "dev", {})
     [warning] = removal_warnings([delete("kept-live", True), delete("gone", False)], prior, {})
     assert "deletes the Kueue ClusterQueue gone;" in warning and "kept-live" not in warning
+
+
+def test_a_queue_of_a_hundred_jobs_names_six_of_their_runs_and_how_many_more() -> None:
+    """A ClusterQueue's warning named the runs of every training job of its cluster: the first six, then how many
+    more (:mod:`mlops_infra.name_lists`)."""
+    from types import SimpleNamespace
+
+    from mlops_infra.plan.model import Action
+    from mlops_infra.plan.queue_removal import _queue_warning
+
+    change = SimpleNamespace(name="demo-dev-gpu", address="clusters.gpu", action=Action.DELETE)
+    facts = {f"training_jobs.j{i:03}": {"kind": "training_job", "name": f"j{i:03}", "cluster": "gpu"}
+             for i in range(100)}
+    text = _queue_warning(change, SimpleNamespace(resources={}), facts)
+    assert "until the run ends (runs of j000, j001, j002, j003, j004, j005 and 94 more)" in text and "j006" not in text
