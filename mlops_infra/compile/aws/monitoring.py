@@ -244,14 +244,20 @@ def add_contract(aws: AwsContext, monitor: Monitor, component: str) -> str | Non
     User Guide, "Managing object tags"), while the provider's ``defaultTags`` carry every label of the
     system (up to 46, ``spec/labels.py``). So the object opts out of the default tags
     (``overrideProvider.defaultTags.tags`` empty: ``object.go`` ``ignoreProviderDefaultTags``) and is given
-    mlops-infra's own tags only (``AwsContext.tags`` less the labels: at most four)."""
+    only the tags S3 keeps under that override: its item's tags less every tag the provider's ``defaultTags``
+    hold with the same value (today ``mlops-infra/item`` alone). The provider drops such a tag from the
+    upload (``resourceObjectUpload``: ``tags.RemoveDefaultConfig(defaultTagsConfig)``; internal/tags
+    key_value_tags.go ``RemoveDefaultConfig`` keeps a tag only when "``!ok || !v.Equal(defaultVal)``";
+    hashicorp/terraform-provider-aws#45506, open), while its CustomizeDiff plans ``tags_all`` = ``tags``: given
+    those tags too, the object carried one tag and every ``pulumi preview`` planned a ``tagsAll`` update the
+    plan never showed (audit typesets44-2)."""
     text = _contract_source(aws, monitor)
     if text is None:
         return None
     artifacts = storage.platform_bucket(aws, "artifacts")
     address = f"monitors.{monitor.name}"
-    labels = aws.ctx.system.metadata.labels
-    own = {k: v for k, v in aws.tags(address).items() if k not in labels}
+    defaults = aws.ctx.tags()  # the provider's defaultTags (provider.py)
+    own = {k: v for k, v in aws.tags(address).items() if defaults.get(k) != v}
     # the bucket by name and dependency: a ref to it would make the object one of the bucket's own
     # configuration resources, which share its protection (storage.py, audit removal-1)
     key = ref(aws.key, "arn")
