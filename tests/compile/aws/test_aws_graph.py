@@ -125,8 +125,14 @@ def test_tags_on_every_type_that_takes_them(path, env):
         assert has_tags_input(resource.type) == (resource.type not in UNTAGGED_TYPES), resource.type
         if resource.type not in UNTAGGED_TYPES:
             tags = resource.inputs["tags"]
-            assert tags["managed-by"] == "mlops-infra" and tags["mlops-infra/item"] == resource.address
-            assert tags["mlops-infra/environment"] == env
+            assert tags["mlops-infra/item"] == resource.address
+            if resource.inputs.get("overrideProvider") == {"defaultTags": {"tags": {}}}:
+                # the drift contract object opts out of the default tags (S3: at most 10 on an object) and the
+                # provider drops a tag equal to a default one from its upload (s3/object.go RemoveDefaultConfig,
+                # hashicorp/terraform-provider-aws#45506): it carries the item's tag alone (audit typesets44-2)
+                assert tags == {"mlops-infra/item": resource.address}, tags
+                continue
+            assert tags["managed-by"] == "mlops-infra" and tags["mlops-infra/environment"] == env
 
 
 @pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
