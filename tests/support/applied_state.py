@@ -254,7 +254,9 @@ def sdk_provider_inputs(provider_type: str) -> dict[str, str]:
     stores them (JSON-encoded): found by registering it under Pulumi's mocks
     (:func:`~tests.support.pulumi_capture.capture_program`). Only ``pulumi:providers:aws`` sends any without
     environment variables; other packages give ``{}`` (pulumi_kubernetes reads ``PULUMI_K8S_*`` and
-    ``KUBECONFIG``, which a fixture must not depend on)."""
+    ``KUBECONFIG``, which a fixture must not depend on). In sorted key order: the mocks' monitor receives
+    the inputs as the SDK serialises them, concurrently, so their order varied between runs and
+    ``tests/scenarios --update-golden`` swapped two keys in a dozen ``prior.json`` files back and forth (ux44)."""
     if provider_type != "pulumi:providers:aws":
         return {}
     import pulumi_aws
@@ -263,7 +265,7 @@ def sdk_provider_inputs(provider_type: str) -> dict[str, str]:
 
     capture = capture_program(lambda: pulumi_aws.Provider("sdk", region="xx-none-1"), "sdk", "sdk")
     [sent] = [r.inputs for r in capture.resources.values()]
-    return {key: value for key, value in sent.items() if key != REGION}
+    return {key: sent[key] for key in sorted(sent) if key != REGION}
 
 
 @functools.cache
