@@ -43,6 +43,8 @@ from typing import Any
 
 import yaml
 
+from mlops_infra.spec.loader import for_libyaml
+
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_SAFE = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./@+-]*(:[A-Za-z0-9_./@+-]+)*$")
 _CORE_SPECIAL = re.compile(r"^(true|false|null|~|[-+]?(\.inf|\.nan|[0-9].*))$", re.I)
@@ -224,14 +226,14 @@ def _environment(text: str, env: str) -> tuple[int, int, yaml.MappingNode, yaml.
         after = _TOP_LEVEL_LINE.search(text, keys[0].end())
         end = after.start() if after else len(text)
         try:
-            root = yaml.compose(text[start:end], Loader=_Loader)
+            root = yaml.compose(for_libyaml(text[start:end]), Loader=_Loader)
             node = _find_environment(root, env)
         except yaml.YAMLError:
             node = None  # e.g. an alias of an anchor defined before it: compose the whole text
         if node is not None:
             return start, end, node, root
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(for_libyaml(text), Loader=_Loader)
     except yaml.YAMLError as err:
         raise EditError(f"the document cannot be read as YAML: {err}") from None
     node = _find_environment(root, env)

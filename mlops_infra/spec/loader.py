@@ -126,7 +126,7 @@ class LoadedDocument:
         """The text of 1-based ``line`` (without its newline), or '' when out of range; control
         characters are shown as escapes (:func:`~mlops_infra.diagnostics.printable`)."""
         if self._lines is None:
-            self._lines = self.text.splitlines()
+            self._lines = split_lines(self.text)
         return printable(self._lines[line - 1], lines=False) if 0 < line <= len(self._lines) else ""
 
     def raw_path(self, path: Path) -> Path:
@@ -194,7 +194,7 @@ class LoadedDocument:
         from mlops_infra.spec.as_written import as_written
 
         if self._lines is None:
-            self._lines = self.text.splitlines()
+            self._lines = split_lines(self.text)
         line = diagnostic.location.line
         raw = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
         return as_written(diagnostic, raw, _plain_scalar)
@@ -341,9 +341,13 @@ def load_document(path: str | FsPath) -> tuple[LoadedDocument | None, list[Diagn
 
 def parse_document(text: str, name: str = "<string>") -> tuple[LoadedDocument | None, list[Diagnostic]]:
     """Parse YAML text into a :class:`LoadedDocument` (one mapping document)."""
-    if len(text.encode("utf-8")) > MAX_BYTES:
+    encoded = text.encode("utf-8")
+    if len(encoded) > MAX_BYTES:
         return None, [_at(name, 1, error("file-too-large", "Document is too large",
                                          f"An MLSystem document may be at most {MAX_BYTES:,} bytes."))]
+    unprintable = _unprintable_characters(text, encoded, name)
+    if unprintable:
+        return None, unprintable
     if _only_comments(text):
         return None, [_at(name, 1, error(
             "empty-document", "The document is empty",
@@ -377,6 +381,81 @@ def parse_document(text: str, name: str = "<string>") -> tuple[LoadedDocument | 
     return doc, []
 
 
+_PRINTABLE_ASCII = bytes([0x09, 0x0A, 0x0D, *range(0x20, 0x7F)])
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+# compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
+_UNPRINTABLE_UTF8 = rb"\xc2[\x80-\x84\x86-\x9f]|\xef\xbf[\xbe\xbf]"
+_UNPRINTABLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]"
+"""Characters outside YAML 1.2's c-printable (section 5.1, https://yaml.org/spec/1.2.2/#51-character-set:
+``x09 | x0A | x0D | [x20-x7E] | x85 | [xA0-xD7FF] | [xE000-xFFFD] | [x10000-x10FFFF]``; surrogates
+cannot be in a decoded ``str``): C0 controls other than tab and the line breaks, DEL, the C1 controls
+other than NEL, U+FFFE and U+FFFF."""
+_ESCAPES = {0x00: "\\0", 0x07: "\\a", 0x08: "\\b", 0x0B: "\\v", 0x0C: "\\f", 0x1B: "\\e"}
+_CONTROL_NAMES = {0x00: "NUL", 0x07: "bell", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
+                  0x1B: "escape", 0x7F: "delete"}
+
+
+def _unprintable_characters(text: str, encoded: bytes, name: str) -> list[Diagnostic]:
+    """One diagnostic per character outside YAML 1.2's printable set (:data:`_UNPRINTABLE`), at its
+    own line and column (at most 20).
+
+    YAML 1.2 does not allow them unescaped, and the two parsers disagree on them (audit yamledge-1):
+    yaml-rs reads them as content, libyaml (the index of positions) refuses the text ("special
+    characters are not allowed"), so every diagnostic of the document lost its line. The search is
+    C-level on the UTF-8 bytes the size check made: ``bytes.translate`` drops printable ASCII, and what
+    is left (nothing, for an ASCII document) is the non-ASCII bytes and the ASCII controls."""
+    rest = encoded.translate(None, _PRINTABLE_ASCII)
+    if not rest or (not rest.translate(None, _HIGH_BYTES) and not re.search(_UNPRINTABLE_UTF8, rest)):
+        return []
+    found = []
+    for match in re.finditer(_UNPRINTABLE, text):
+        code = ord(match.group())
+        line, column = _line_column(text, match.start())
+        what = f"U+{code:04X}" + (f" ({_CONTROL_NAMES[code]})" if code in _CONTROL_NAMES else "")
+        escape = _ESCAPES.get(code) or (f"\\x{code:02X}" if code < 0x100 else f"\\u{code:04X}")
+        found.append(_at(name, line, error(
+            "control-character", f"Control character {what} in the document",
+            "YAML 1.2 allows only printable characters in a document (tab and line breaks aside), and this one "
+            "is invisible in most editors (a terminal's colour codes or a PDF often bring them). Delete it, or "
+            f"inside a double-quoted string write it as the escape {escape}."), column))
+        if len(found) == 20:
+            break
+    return found
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of ``text[index]``, lines broken at CR LF, CR and LF only (YAML 1.2
+    section 5.4: b-char is LF or CR; editors count lines the same way)."""
+    breaks = text.count("\n", 0, index) + text.count("\r", 0, index) - text.count("\r\n", 0, index)
+    start = max(text.rfind("\n", 0, index), text.rfind("\r", 0, index)) + 1
+    return breaks + 1, index - start + 1
+
+
+def split_lines(text: str) -> list[str]:
+    """``text``'s lines, broken at CR LF, CR and LF only (YAML 1.2 section 5.4; ``str.splitlines``
+    also breaks at NEL, LS, PS and the C0 separators, which are content in YAML 1.2, so a snippet
+    would be another line than the one named). ``str.splitlines`` when the text has none of them
+    (:func:`parse_document` refuses the C0 ones), else a regex split."""
+    if _has_content_breaks(text) or any(c in text for c in "\x0b\x0c\x1c\x1d\x1e"):
+        return re.split("\r\n|\r|\n", text)
+    return text.splitlines()
+
+
+_YAML11_BREAKS = str.maketrans(dict.fromkeys("\x85\u2028\u2029", "\ufffd"))
+
+
+def for_libyaml(text: str) -> str:
+    """``text`` as libyaml must read it to agree with yaml-rs on lines: NEL, LS and PS (line breaks in
+    YAML 1.1, which libyaml reads; content in YAML 1.2 section 5.4, which yaml-rs reads) each replaced
+    by U+FFFD, so every node keeps its line, column and index (audit yamledge-1). The text itself when
+    it has none (three ``in`` tests; LS and PS cost nothing in a Latin-1 text)."""
+    return text.translate(_YAML11_BREAKS) if _has_content_breaks(text) else text
+
+
+def _has_content_breaks(text: str) -> bool:
+    return "\x85" in text or "\u2028" in text or "\u2029" in text
+
+
 def _only_comments(text: str) -> bool:
     """Whether every line of ``text`` (as ``str.splitlines`` cuts them) is blank or a comment. The
     first few KiB decide for any real document (a partial last line counts only when its first
@@ -407,7 +486,7 @@ def _unsupported_tags(text: str, name: str) -> list[Diagnostic]:
 
     found = []
     try:
-        for event in yaml.parse(text, Loader=_loader()):
+        for event in yaml.parse(for_libyaml(text), Loader=_loader()):
             tag = getattr(event, "tag", None)
             if tag and tag not in SAFE_TAGS and tag != "!":
                 mark = event.start_mark
@@ -428,7 +507,7 @@ def _merge_keys(text: str, name: str) -> list[Diagnostic]:
 
     found = []
     try:
-        stack = [yaml.compose(text, Loader=_loader())]
+        stack = [yaml.compose(for_libyaml(text), Loader=_loader())]
     except yaml.YAMLError:
         return []
     while stack:
@@ -459,7 +538,7 @@ def _nesting_problem(text: str, name: str) -> Diagnostic | None:
     import yaml
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=_loader()):
+        for event in yaml.parse(for_libyaml(text), Loader=_loader()):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -473,13 +552,13 @@ def _nesting_problem(text: str, name: str) -> Diagnostic | None:
     except yaml.MarkedYAMLError as exc:
         return _marked_syntax_diagnostic(name, exc, str(exc))
     except yaml.YAMLError:
-        return _at(name, 1, error("yaml-syntax", "YAML syntax error", "Fix the YAML syntax."))
+        return None  # not a syntax error with a position (a ReaderError): yaml-rs's own account is used
     return None
 
 
 def _count_documents(text: str) -> int:
     import yaml
-    return sum(1 for _ in yaml.compose_all(text, Loader=_loader()))
+    return sum(1 for _ in yaml.compose_all(for_libyaml(text), Loader=_loader()))
 
 
 # compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
@@ -502,7 +581,7 @@ def _syntax_diagnostic(text: str, name: str, message: str) -> Diagnostic:
     if deep is not None:
         return deep
     try:
-        yaml.compose(text, Loader=_loader())
+        yaml.compose(for_libyaml(text), Loader=_loader())
     except yaml.MarkedYAMLError as exc:
         return _marked_syntax_diagnostic(name, exc, first)
     except yaml.YAMLError:
@@ -544,7 +623,7 @@ def _alias_bomb_mark(text: str) -> tuple[int, int]:
     open_anchors: list[tuple[str, int]] = []
     expanded = replayed = 0
     try:
-        for event in yaml.parse(text, Loader=_loader()):
+        for event in yaml.parse(for_libyaml(text), Loader=_loader()):
             if isinstance(event, yaml.AliasEvent):
                 size = sizes.get(event.anchor, 1)
                 expanded += size
@@ -572,7 +651,7 @@ def _duplicate_key(text: str, name: str, message: str) -> Diagnostic:
     key = message.split(":", 1)[1].strip().strip("'\"") if ":" in message else ""
     line, col = 1, 1
     try:
-        node = yaml.compose(text, Loader=_loader())
+        node = yaml.compose(for_libyaml(text), Loader=_loader())
         found = _find_duplicate(node, key)
         if found is not None:
             line, col = found.line + 1, found.column + 1
@@ -620,6 +699,7 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
 def _compose_root(text: str) -> Any:
     """libyaml's node tree of ``text``, or None when it does not compose."""
     import yaml
+    text = for_libyaml(text)
     try:
         root = yaml.compose(text, Loader=_loader())
     except yaml.YAMLError:

@@ -13,8 +13,10 @@ Contract:
   compact sequence entries (``- ``). None (the caller composes the whole text) also for what would
   make a piece read differently alone: an anchor (``&`` anywhere: an alias in one piece may name a
   node in another, and the composer shares aliased nodes between paths), a directive or a document
-  marker other than one leading ``---``, a BOM, and line breaks other than ``\\n`` (libyaml also
-  breaks lines at ``\\r``, NEL, LS and PS; Python's ``splitlines`` at more).
+  marker other than one leading ``---``, a BOM, a CR and the controls Python's ``splitlines`` breaks
+  at. NEL, LS and PS are content in YAML 1.2 (section 5.4) and stay in their line here: the loader
+  composes every piece through :func:`mlops_infra.spec.loader.for_libyaml`, where libyaml (YAML 1.1)
+  no longer reads them as line breaks (audit yamledge-1).
 - The cut is only a candidate: :mod:`mlops_infra.spec.loader` accepts a section only when it
   composes to a mapping of exactly one key, and an item only when it composes to a sequence of
   exactly one item; otherwise it composes the whole text. A false cut (a column-0 line inside a
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 _KEY_START = re.compile(r"[A-Za-z0-9_\"']")
 """A column-0 line starting a top-level key: plain or quoted. Anything else at column 0 (flow
 ``{``/``[``, a tag ``!``, a complex key ``?``, an alias ``*``) makes the text uncut."""
-_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\ufeff")
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\ufeff")
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,77 @@ def test_crlf_and_a_byte_order_mark_keep_lines_and_columns(tmp_path: Path) -> No
     line = line_of(text, "version: 0}")
     column = text.splitlines()[line - 1].index("0}") + 1
     assert result.code == 1 and f'{spec}:{line}:{column}: error: "version" is out of range' in result.stderr
+
+
+# audit yamledge-1: characters the two parsers read differently. YAML 1.2.2 section 5.4 (b-char is LF
+# or CR only; NEL, LS and PS are content "as of version 1.2"), section 5.1 (c-printable: C0 controls
+# other than tab and the breaks, DEL, C1 other than NEL, U+FFFE/U+FFFF are not allowed unescaped).
+# libyaml (the index of positions) reads YAML 1.1, where NEL/LS/PS break lines, and refuses the rest.
+CONTENT_BREAKS = ["\x85", "\u2028", "\u2029"]
+UNPRINTABLE = ["\x0c", "\x1b", "\x0b", "\x01", "\x1e", "\x7f", "\x9b", "\ufffe"]
+BAD_VERSION = ("version: 12}", "version: 0}", "0}")
+
+
+def _with(text: str, char: str, where: str) -> str:
+    if where == "comment":  # inside the endpoint item, before the error
+        return edit(text, "    replicas: {min: 2, max: 10}", f"    replicas: {{min: 2, max: 10}}  # from {char}helm")
+    if where == "quoted":  # in a quoted scalar of an earlier section
+        return edit(text, "  owner: risk-ml@example.com", f'  owner: risk-ml@example.com\n  description: "a{char}b"')
+    return edit(text, "  owner: risk-ml@example.com", f"  owner: risk-ml@example.com\n  description: a{char}b")
+
+
+@pytest.mark.parametrize("where", ["comment", "quoted", "plain"])
+@pytest.mark.parametrize("char", CONTENT_BREAKS, ids=ascii)
+def test_nel_ls_and_ps_are_content_and_every_diagnostic_keeps_its_line(tmp_path: Path, char: str, where: str) -> None:
+    old, new, at = BAD_VERSION
+    text = _with(edit(REFERENCE, old, new), char, where)
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(text, encoding="utf-8")
+    result = run_cli("validate", str(spec))
+    lines = text.split("\n")  # what editors and YAML 1.2 count
+    line = line_of(text, new)
+    column = lines[line - 1].index(at) + 1
+    assert result.code == 1
+    assert f'{spec}:{line}:{column}: error: "version" is out of range' in result.stderr, result.stderr
+    assert f"{line:>5} | {lines[line - 1]}" in result.stderr  # the snippet is that line too
+
+
+@pytest.mark.parametrize("char", CONTENT_BREAKS, ids=ascii)
+def test_a_syntax_error_after_nel_ls_or_ps_is_at_its_own_position(char: str) -> None:
+    broken = edit(REFERENCE, "      bake: 10m", "      bake: [10m")
+    _, plain = parse_document(broken, "m.yaml")
+    _, odd = parse_document(_with(broken, char, "comment"), "m.yaml")
+    assert [d.location for d in odd] == [d.location for d in plain] and plain[0].location.line > 1, (odd, plain)
+    assert odd[0].summary == plain[0].summary
+
+
+@pytest.mark.parametrize("where", ["comment", "quoted", "plain"])
+@pytest.mark.parametrize("char", UNPRINTABLE, ids=ascii)
+def test_a_control_character_is_refused_at_its_own_line_and_column(tmp_path: Path, char: str, where: str) -> None:
+    text = _with(edit(REFERENCE, *BAD_VERSION[:2]), char, where)
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(text, encoding="utf-8")
+    result = run_cli_subprocess("validate", str(spec))
+    index = text.index(char)
+    line = text.count("\n", 0, index) + 1
+    column = index - text.rfind("\n", 0, index)
+    assert result.code == 1 and "Traceback" not in result.stderr
+    assert f"{spec}:{line}:{column}: error: Control character U+{ord(char):04X}" in result.stderr, result.stderr
+    escape = {"\x0c": "\\f", "\x1b": "\\e", "\x0b": "\\v"}.get(char, f"\\x{ord(char):02X}" if ord(char) < 256 else
+                                                               f"\\u{ord(char):04X}")
+    assert f"write it as the escape {escape}" in result.stderr
+    assert char not in result.stderr  # never printed raw
+
+
+def test_control_characters_are_placed_by_cr_and_crlf_lines_too() -> None:
+    text = "apiVersion: mlops-infra/v1\r\nkind: MLSystem\rmetadata: {name: \x0cx}\r\n"
+    _, diagnostics = parse_document(text, "m.yaml")
+    assert [(d.code, d.location.line, d.location.column) for d in diagnostics] == [("control-character", 3, 18)]
+
+
+def test_promote_edits_a_file_with_a_line_separator_in_a_comment() -> None:
+    from mlops_infra.promote.edit import Pin, edit_overrides
+    text = edit(REFERENCE, "      endpoints.scorer.model.version: 13",
+                "      endpoints.scorer.model.version: 13  # from the \u2028release notes: v13")
+    after = edit_overrides(text, "staging", [Pin("endpoints.scorer.model.version", 14)]).after
+    assert after == text.replace("version: 13  #", "version: 14  #")
