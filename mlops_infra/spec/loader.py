@@ -313,8 +313,50 @@ def read_source(path: str | FsPath) -> tuple[str | None, list[Diagnostic]]:
     return decode_source(raw, name)
 
 
+_WIDE_ENCODINGS = (  # YAML 1.2.2 section 5.2, the encoding detection table; UTF-32 first: FF FE 00 00 starts both
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian, with a byte order mark)"),
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian, with a byte order mark)"),
+    (b"\xff\xfe", "UTF-16 (little-endian, with a byte order mark)"),
+    (b"\xfe\xff", "UTF-16 (big-endian, with a byte order mark)"),
+)
+# compiled when first used (re's cache), not at import: an ASCII first character with its zero bytes
+_WIDE_WITHOUT_BOM = (
+    (rb"\x00\x00\x00[\x09\x0a\x0d\x20-\x7e]", "UTF-32 (big-endian)"),
+    (rb"[\x09\x0a\x0d\x20-\x7e]\x00\x00\x00", "UTF-32 (little-endian)"),
+    (rb"\x00[\x09\x0a\x0d\x20-\x7e]", "UTF-16 (big-endian)"),
+    (rb"[\x09\x0a\x0d\x20-\x7e]\x00", "UTF-16 (little-endian)"),
+)
+
+
+def _wide_encoding(raw: bytes) -> str | None:
+    """The UTF-16 or UTF-32 encoding ``raw`` starts as (YAML 1.2.2 section 5.2: a byte order mark, or
+    an ASCII first character and its zero bytes), or None."""
+    for bom, encoding in _WIDE_ENCODINGS:
+        if raw.startswith(bom):
+            return encoding
+    for pattern, encoding in _WIDE_WITHOUT_BOM:
+        if re.match(pattern, raw):
+            return encoding
+    return None
+
+
 def decode_source(raw: bytes, name: str) -> tuple[str | None, list[Diagnostic]]:
-    """Decode bytes as UTF-8 text (a BOM is allowed), with a diagnostic on binary input."""
+    """Decode bytes as UTF-8 text (a BOM is allowed), with a diagnostic on binary input.
+
+    UTF-16 and UTF-32 (which YAML 1.2.2 section 5.2 lets a document use) are refused by name, with
+    the fix (audit yamledge-3; they were called "binary", for their zero bytes): Windows PowerShell
+    5.1's ``>`` is ``Out-File``, which writes UTF-16LE with a BOM
+    (https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_character_encoding?view=powershell-5.1;
+    https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/out-file). They are not
+    read: ``promote --write`` writes the file back as UTF-8, and Git and review tools show a UTF-16
+    file as binary, so one encoding keeps the file reviewable."""
+    wide = _wide_encoding(raw[:4])
+    if wide is not None:
+        return None, [_at(name, 1, error(
+            "not-utf8", f"File is {wide}, not UTF-8",
+            "An MLSystem document is UTF-8 text. Save it as UTF-8: Windows PowerShell 5.1 writes UTF-16 with `>` "
+            "and Out-File; use `Out-File -Encoding utf8` or `Set-Content -Encoding utf8` there (PowerShell 7 "
+            "writes UTF-8), or convert the file: `iconv -f UTF-16 -t UTF-8 in.yaml > mlsystem.yaml`."))]
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         return None, [_at(name, line, error(
