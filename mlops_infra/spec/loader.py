@@ -330,9 +330,10 @@ _WIDE_WITHOUT_BOM = (
 
 def _wide_encoding(raw: bytes) -> str | None:
     """The UTF-16 or UTF-32 encoding ``raw`` starts as (YAML 1.2.2 section 5.2: a byte order mark, or
-    an ASCII first character and its zero bytes), or None."""
+    an ASCII first character and its zero bytes), or None. A byte order mark with nothing after it
+    holds no text to name an encoding by: it stays "not valid UTF-8"."""
     for bom, encoding in _WIDE_ENCODINGS:
-        if raw.startswith(bom):
+        if raw.startswith(bom) and len(raw) > len(bom):
             return encoding
     for pattern, encoding in _WIDE_WITHOUT_BOM:
         if re.match(pattern, raw):
@@ -350,7 +351,7 @@ def decode_source(raw: bytes, name: str) -> tuple[str | None, list[Diagnostic]]:
     https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/out-file). They are not
     read: ``promote --write`` writes the file back as UTF-8, and Git and review tools show a UTF-16
     file as binary, so one encoding keeps the file reviewable."""
-    wide = _wide_encoding(raw[:4])
+    wide = _wide_encoding(raw)
     if wide is not None:
         return None, [_at(name, 1, error(
             "not-utf8", f"File is {wide}, not UTF-8",
