@@ -28,7 +28,7 @@ Contract:
   series and Prometheus reports the alert ``inactive`` (an alerting rule with no result has no
   active alert), so the alert's verdict is ``unknown`` and the gate fails closed, as a CloudWatch
   alarm with no data (``INSUFFICIENT_DATA``) does on AWS (audit finding xpromote-4). Rules, not ``/api/v1/alerts``
-  (:class:`mlops_infra.rollout.gates.prometheus.PrometheusGates`' source): the alerts endpoint lists
+  (as :class:`mlops_infra.rollout.gates.prometheus.PrometheusGates` reads them too, audit k8srbac-7): the alerts endpoint lists
   only pending and firing alerts, so an alert whose rule Prometheus never loaded would read as
   quiet; a rule that is not listed here is *not found* and the gate fails closed. Tested against a
   real Prometheus (tests/support/prometheus.py).
