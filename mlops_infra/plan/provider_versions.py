@@ -5,10 +5,14 @@ versions (``importlib.metadata``, read once) in the engine's spelling (:func:`en
 installed where the plan runs, the version the stacks pin (:data:`mlops_infra.sdk_pins.SDK_PINS`), marked as such
 (:class:`PinnedVersion`): a plan made in a virtualenv without the Pulumi SDKs (the PR workflow's, docs/plan.md,
 installs ``mlops-infra[aws]``) compared nothing before (audit pin44-5), while ``pulumi up`` from a stack installs
-those pins (stacks/*/requirements.txt, what ``mlops-infra init`` writes). :func:`version_warnings`
+those pins (stacks/*/requirements.txt, what ``mlops-infra init`` writes). A plan made for a stack directory is
+given the pins of that stack's ``requirements.txt`` instead (:func:`with_stack_pins`; the CLI reads them with
+:func:`mlops_infra.stacks.pinned_sdk_versions`): a stack scaffolded before an upgrade of the pins still installs its
+older provider, which wrote its state, so comparing with :data:`~mlops_infra.sdk_pins.SDK_PINS` warned of an upgrade
+``up`` there never makes (audit closing-44c-1). :func:`version_warnings`
 gives one warning per package whose provider resources in the state record another ``version`` than that (the
 installed version also converted, so a PEP 440 one compares as the engine stores it), naming both versions and the
-providers, and saying "the stacks pin" for a :class:`PinnedVersion`. Other packages (docker-build) and providers that
+providers, and naming where a :class:`PinnedVersion` is pinned. Other packages (docker-build) and providers that
 record no version are not compared.
 
 Why: the provider plugin an ``up`` loads is the program's SDK's own version: ``pulumi_aws/_utilities.py``
@@ -71,10 +75,16 @@ def engine_version(pep440: str) -> str:
 
 
 class PinnedVersion(str):
-    """An SDK version that is not installed where the plan runs: the one the stacks pin (:mod:`mlops_infra.sdk_pins`),
-    which ``pulumi up`` from a stack installs. Compares as the plain version."""
+    """An SDK version that is not installed where the plan runs: the one ``pulumi up`` from a stack installs, pinned
+    in ``where``: the stack's ``requirements.txt`` line (``path:line``, :func:`with_stack_pins`), else
+    ``mlops_infra/sdk_pins.py`` (what ``init`` writes into every stack). Compares as the plain version."""
 
-    __slots__ = ()
+    where: str
+
+    def __new__(cls, value: str, where: str = "mlops_infra/sdk_pins.py") -> PinnedVersion:
+        pinned = super().__new__(cls, value)
+        pinned.where = where
+        return pinned
 
 
 @cache
@@ -94,10 +104,25 @@ def installed_sdk_versions() -> dict[str, str]:
     return found
 
 
+def with_stack_pins(installed: Mapping[str, str], pins: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """``installed`` (:func:`installed_sdk_versions`) with each SDK that is not installed here (a
+    :class:`PinnedVersion`) taken from ``pins`` when the stack pins it: distribution name (``pulumi-aws``) ->
+    (version, ``path:line`` of the pin), what ``pulumi up`` in that stack installs (pulumi/pulumi
+    ``sdk/python/toolchain/pip.go`` ``InstallDependencies``: ``pip install -r requirements.txt`` in the stack
+    directory). An installed SDK is kept: the plan's rules are its. A package the stack does not pin keeps
+    :data:`~mlops_infra.sdk_pins.SDK_PINS`'."""
+    found = dict(installed)
+    for package, version in installed.items():
+        pin = pins.get(_DISPLAY.get(package, package))
+        if isinstance(version, PinnedVersion) and pin is not None:
+            found[package] = PinnedVersion(engine_version(pin[0]), where=pin[1])
+    return found
+
+
 def version_warnings(prior: PriorState, installed: Mapping[str, str]) -> list[str]:
     """One warning per package whose providers in ``prior`` record a ``version`` other than ``installed``'s (both in
-    the engine's spelling: :func:`engine_version`); a :class:`PinnedVersion` is named as the stacks' pin."""
-    pinned = {package for package, found in installed.items() if isinstance(found, PinnedVersion)}
+    the engine's spelling: :func:`engine_version`); a :class:`PinnedVersion` is named with the file that pins it."""
+    pinned = {package: found.where for package, found in installed.items() if isinstance(found, PinnedVersion)}
     installed = {package: engine_version(found) for package, found in installed.items()}
     recorded: dict[str, dict[str, list[str]]] = {}
     for urn, state in prior.resources.items():
@@ -114,8 +139,11 @@ def version_warnings(prior: PriorState, installed: Mapping[str, str]) -> list[st
         major = any(v.split(".", 1)[0] != now.split(".", 1)[0] for v in versions)
         then = (f" A new major version: follow {name}'s upgrade guide for {now.split('.', 1)[0]}.x (run `pulumi up "
                 "--refresh --run-program` once) before trusting this plan." if major else "")
-        runs = (f"the stacks pin {name} {now} (mlops_infra/sdk_pins.py; no {name} SDK is installed here)"
-                if package in pinned else f"this install runs `pulumi up` with {name} {now}")
+        where = pinned.get(package)
+        runs = (f"this install runs `pulumi up` with {name} {now}" if where is None
+                else f"the stacks pin {name} {now} ({where}; no {name} SDK is installed here)"
+                if where == PinnedVersion(now).where
+                else f"the stack pins {name} {now} ({where}; no {name} SDK is installed here)")
         warnings.append(f"the state was last written by {written}, but {runs}: "
                         f"this plan assumes what {now} stores, and a provider upgrade can change the stored inputs, so "
                         f"the first `up` may show changes this plan does not.{then}")

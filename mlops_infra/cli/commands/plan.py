@@ -966,8 +966,10 @@ def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warn
 
         settings = provider_settings(graph, stack_dir)
         env = {k: v for k in VARIABLES if (v := os.environ.get(k)) is not None}  # what the SDK reads at `up`
+    versions = _stack_sdk_versions(stack_dir) if prior.resources else None
     result = make_plan(graph, prior, live=live, drift=drift, options=PlanOptions(
-        provider_settings=settings or None, program_env=env or None) if settings or env else None)
+        provider_settings=settings or None, program_env=env or None, sdk_versions=versions)
+        if settings or env or versions else None)
     warnings = [*warnings, *quota_warnings(graph)]
     if live is None and graph.metadata.get("cloud") == "aws":  # offline: the price catalog decides (preflight-4)
         from mlops_infra.plan.instance_quotas import catalog_offer_warnings
@@ -976,6 +978,22 @@ def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warn
     if warnings:
         result = amended(result, warnings=(*result.warnings, *warnings))
     return result
+
+
+def _stack_sdk_versions(stack_dir: Path | None) -> dict[str, str] | None:
+    """The SDK versions the plan compares the state's providers with (``PlanOptions.sdk_versions``) when an SDK is
+    not installed here and ``stack_dir/requirements.txt`` pins it: that pin, which ``pulumi up`` there installs
+    (:func:`mlops_infra.plan.provider_versions.with_stack_pins`; audit closing-44c-1), else None (the installed SDKs,
+    or :data:`mlops_infra.sdk_pins.SDK_PINS` for one not installed)."""
+    from mlops_infra.plan.provider_versions import PinnedVersion, installed_sdk_versions, with_stack_pins
+
+    installed = installed_sdk_versions()
+    if stack_dir is None or not any(isinstance(v, PinnedVersion) for v in installed.values()):
+        return None
+    from mlops_infra.stacks import pinned_sdk_versions
+
+    pins = {name: (version, f"{path}:{line}") for name, (version, path, line) in pinned_sdk_versions(stack_dir).items()}
+    return with_stack_pins(installed, pins) if pins else None
 
 
 def with_guardrails(result: Plan, graph: Any, system: Any, env: str) -> Plan:
