@@ -122,3 +122,22 @@ def test_a_rule_whose_evaluation_fails_is_unreadable(tmp_path):
 
 def test_the_settings_configmap_named_is_the_compiled_one():
     assert prometheus.SETTINGS == rollout_runner.SETTINGS
+
+
+def test_a_rule_not_evaluated_yet_is_unreadable_not_ok(tmp_path):
+    """A loaded rule before its group's first evaluation has health ``unknown`` and no alerts, whatever its
+    expression gives (prometheus rules/rule.go ``HealthUnknown``; the first evaluation waits for the group's
+    slot in its interval, rules/manager.go ``Group.run``: a 24h group is not evaluated within a test): it was
+    read ``ok`` while the latency breached (audit closing-44b-2)."""
+    require()
+    slow = {"groups": [{"name": "alert-scorer-latency", "interval": "24h", "rules": [
+        rule("scorer-latency", 'max(scorer_p99_ms{job="serving"}) > 250')]}, *RULES["groups"][1:]]}
+    with PrometheusStack(tmp_path, rules=[slow]) as stack:
+        stack.push("serving", "scorer_p99_ms 900\nscorer_error_ratio 0")
+        stack.wait_for_value('scorer_p99_ms{job="serving"}', lambda v: v == 900)
+        url = stack.prometheus_url
+        latency, errors = PrometheusGates(url, namespace=NS, timeout=5).read(SPEC, 0, time.time())
+    assert latency.state == "unreadable", latency
+    assert latency.detail == (f"Prometheus at {url} has not evaluated alert scorer-latency yet (rule health "
+                              "unknown: it just loaded the rule)")
+    assert errors.state == "ok"

@@ -29,7 +29,10 @@ be read (never advance blind). A rule whose last evaluation failed (``health`` `
 ``lastError``: prometheus ``rules/manager.go`` ``Group.Eval``, v2.42.0 lines 629-633, ``SetHealth(HealthBad)``
 when ``rule.Eval`` returns an error, and ``rules/alerting.go`` ``AlertingRule.Eval`` line 325-327
 returns before touching its active alerts) shows alerts of its last good evaluation only: ``firing``
-if one of them fires (stricter), else ``unreadable`` with the error.
+if one of them fires (stricter), else ``unreadable`` with the error. A rule not evaluated yet (``health``
+``unknown``, prometheus ``rules/rule.go`` ``HealthUnknown``: what a rule has from its load until its
+group's first evaluation, in a Prometheus that just started or reloaded) has no alerts whatever its
+expression gives: ``unreadable`` too, not ``ok`` (audit closing-44b-2), until it is evaluated.
 
 Pending is not healthy: Prometheus puts an alert whose
 expression holds in ``StatePending`` and makes it firing only once it has held for the rule's ``for``
@@ -115,6 +118,8 @@ class Rule(NamedTuple):
     """The rule's active alerts (``pending`` or ``firing``)."""
     error: str = ""
     """``lastError`` when its ``health`` is ``err`` (its last evaluation failed), else ""."""
+    evaluated: bool = True
+    """False while its ``health`` is ``unknown`` (not evaluated yet: module contract)."""
 
 
 class PrometheusGates:
@@ -142,12 +147,14 @@ class PrometheusGates:
                 name = str(rule["name"])
                 error = str(rule.get("lastError") or "error") if rule.get("health") == "err" else ""
                 alerts = tuple(rule.get("alerts") or ())
+                evaluated = rule.get("health") != "unknown"
                 if name in found:
                     first = found[name]
-                    found[name] = first._replace(alerts=first.alerts + alerts, error=first.error or error)
+                    found[name] = first._replace(alerts=first.alerts + alerts, error=first.error or error,
+                                                 evaluated=first.evaluated and evaluated)
                 else:
                     found[name] = Rule(str(rule["query"]), float(rule.get("duration") or 0),
-                                       float(group.get("interval") or 0), alerts, error)
+                                       float(group.get("interval") or 0), alerts, error, evaluated)
         return found
 
     def _vector(self, expr: str) -> dict[str | None, float]:
@@ -212,6 +219,9 @@ class PrometheusGates:
         if rule.error:
             return GateReading(name, "unreadable", detail=f"Prometheus at {self.url} fails to evaluate alert "
                                                           f"{name}: {rule.error}"[:300])
+        if not rule.evaluated:
+            return GateReading(name, "unreadable", detail=f"Prometheus at {self.url} has not evaluated alert {name} "
+                                                          "yet (rule health unknown: it just loaded the rule)"[:300])
         if chosen:
             return GateReading(name, "pending", value, "alert pending")
         return GateReading(name, "ok")
