@@ -387,6 +387,8 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
                 continue
             if path is _NEW_KEY:
                 path = _created_path(key)
+                if path is None:  # an engine key met for the first time in this process (closing-44a-1)
+                    continue
             found = found_made((key, kind, value))
             if found is None:
                 found = made[key, kind, value] = added(path, _shown(value))

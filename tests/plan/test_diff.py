@@ -240,3 +240,18 @@ def test_changes_built_by_assignment_are_the_frozen_changes_their_fields_make() 
     for obj, field in ((added, "after"), (built, "urn"), (built, "blocked")):
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(obj, field, None)
+
+
+def test_an_engine_key_met_first_by_the_scalar_shortcut_is_left_out():
+    """``new_resource_changes``' shortcut for str/int/bool inputs dropped an engine key (``__``) only once the
+    shared path cache knew it: the first resource of a process showed it as a change without a path
+    (audit closing-44a-1)."""
+    from mlops_infra.plan import diff
+    from mlops_infra.plan.rules import matcher, rule_for
+
+    rule = rule_for("aws:s3/bucket:Bucket", True)
+    diff._CREATED_PATHS.pop("__engineFlagFirstSeen", None)
+    changes = diff.new_resource_changes({"__engineFlagFirstSeen": "x", "bucket": "b"}, made={}, name="b", rule=rule,
+                                        lookup=lambda urn, output: None, secrets_provider=None,
+                                        sensitive=matcher(rule.sensitive))
+    assert [(c.path, c.after) for c in changes] == [("bucket", "b")]
