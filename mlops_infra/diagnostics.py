@@ -136,16 +136,21 @@ class Diagnostic:
         }
 
 
-def error(code: str, summary: str, detail: str = "", path: Path = (), address: str = "") -> Diagnostic:
-    """Shorthand for an error diagnostic."""
-    return Diagnostic(Severity.ERROR, code, summary, detail, tuple(path), None, address)
+def error(code: str, summary: str, detail: str = "", path: Path = (), address: str = "",
+          names: Mapping[str, Sequence[str]] | None = None) -> Diagnostic:
+    """Shorthand for an error diagnostic (``names``: see :class:`Diagnostic`; an error whose fix is to change every
+    item of a list the text shortens carries the list whole, as a warning does: audit closing-44c-2)."""
+    return Diagnostic(Severity.ERROR, code, summary, detail, tuple(path), None, address, _names(names))
 
 
 def warning(code: str, summary: str, detail: str = "", path: Path = (), address: str = "",
             names: Mapping[str, Sequence[str]] | None = None) -> Diagnostic:
     """Shorthand for a warning diagnostic (``names``: see :class:`Diagnostic`)."""
-    return Diagnostic(Severity.WARNING, code, summary, detail, tuple(path), None, address,
-                      tuple((key, tuple(values)) for key, values in (names or {}).items()))
+    return Diagnostic(Severity.WARNING, code, summary, detail, tuple(path), None, address, _names(names))
+
+
+def _names(names: Mapping[str, Sequence[str]] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((key, tuple(values)) for key, values in (names or {}).items())
 
 
 @dataclass

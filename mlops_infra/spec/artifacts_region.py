@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic, error
-from mlops_infra.name_lists import join_names
+from mlops_infra.name_lists import NAMES_SHOWN, join_names
 from mlops_infra.s3_uri import bucket_of
 from mlops_infra.spec.context import CheckContext
 
@@ -101,22 +101,26 @@ def bucket_region_findings(answers: Iterable[Any], buckets: dict[str, list[str]]
     for answer in answers:
         models = buckets.get(answer.bucket, [])
         fields = join_names([f"models.{m}.artifacts_uri" for m in models]) or "artifacts_uri"
+        # closing-44c-2: a cut list must still say which fields to change (no output lists them whole)
+        every = (f": every model whose artifacts_uri is in s3://{answer.bucket}/, {len(models)} of them"
+                 if len(models) > NAMES_SHOWN + 1 else "")
         if answer.problem:
             unknown.append(f"{answer.bucket} ({answer.problem})")
         elif answer.missing:
             found.append(f"artifacts bucket {answer.bucket} ({fields}) does not exist (S3 HeadBucket: 404): "
                          f"{env} cannot serve a version registered from it. Fix: create it in {region}, or point "
-                         f"{fields} in environment {env} at the bucket that holds the versions.")
+                         f"{fields} in environment {env} at the bucket that holds the versions{every}.")
         elif answer.region and answer.region != region:
-            found.append(other_region_refusal(answer.bucket, answer.region, env, region, fields))
+            found.append(other_region_refusal(answer.bucket, answer.region, env, region, fields, every))
     if unknown:
         found.append(f"artifacts buckets not checked: S3 did not say the region of {join_names(unknown)}; a bucket in "
                      f"another region than {region} cannot serve {env}'s models")
     return found
 
 
-def other_region_refusal(bucket: str, where: str, env: str, region: str, fields: str) -> str:
-    """Why ``bucket`` (in ``where``) cannot hold ``env``'s model artifacts (``env`` is in ``region``), and the fix."""
+def other_region_refusal(bucket: str, where: str, env: str, region: str, fields: str, every: str = "") -> str:
+    """Why ``bucket`` (in ``where``) cannot hold ``env``'s model artifacts (``env`` is in ``region``), and the fix
+    (``every``: how to find all the fields when ``fields`` is a cut list, appended to the fix)."""
     return (f"artifacts bucket {bucket} ({fields}) is in {where}, environment {env} is in {region}: {MODEL_DATA_RULE}, "
             f"so CreateModel of its versions in {env}, and a promotion's CreateModelPackage, are refused. Fix: override "
-            f"{fields} in environment {env} with a bucket in {region} (kept in step with S3 replication).")
+            f"{fields} in environment {env} with a bucket in {region} (kept in step with S3 replication){every}.")

@@ -215,7 +215,8 @@ def _too_many(ctx: CheckContext, env: str, count: int) -> Iterator[Diagnostic]:
     fix = f"or roll out {which} with another strategy (blue_green, rolling)."
     detail = (f"{own}. Remove {count - anywhere}. Beyond that, {driver}. Remove {count - room} in all, {fix}"
               if count > anywhere else f"{own}; but {driver}. Remove {count - room}, {fix}")
-    yield error("invalid-tag", summary, detail, ("metadata", "labels"), "metadata.labels")
+    # closing-44c-2: every one of them must change strategy; the text names six, --format json all
+    yield error("invalid-tag", summary, detail, ("metadata", "labels"), "metadata.labels", names={"endpoints": names})
 
 
 def _driver_reserved(key: str) -> Diagnostic:

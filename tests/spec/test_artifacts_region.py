@@ -79,3 +79,23 @@ def test_a_bucket_a_hundred_models_read_from_names_six_of_their_fields_and_how_m
     assert f"point {fields} in environment prod at" in missing
     assert ("S3 did not say the region of b000 (AccessDenied), b001 (AccessDenied), b002 (AccessDenied), "
             "b003 (AccessDenied), b004 (AccessDenied), b005 (AccessDenied) and 94 more; ") in unknown
+
+
+def test_a_cut_field_list_says_which_models_every_field_belongs_to() -> None:
+    """closing-44c-2. Fails before: the fix named six of the 100 fields to change and no output listed the rest; it
+    now says they are every model whose artifacts_uri is in the bucket (missing and other-region alike)."""
+    from types import SimpleNamespace
+
+    from mlops_infra.spec.artifacts_region import bucket_region_findings
+
+    models = [f"m{i:03}" for i in range(100)]
+    answers = [SimpleNamespace(bucket="shared", region=None, missing=True, problem=None),
+               SimpleNamespace(bucket="far", region="eu-west-1", missing=False, problem=None),
+               SimpleNamespace(bucket="few", region="eu-west-1", missing=False, problem=None)]
+    missing, far, few = bucket_region_findings(answers, {"shared": models, "far": models, "few": models[:7]},
+                                               "prod", "us-east-1")
+    assert missing.endswith("at the bucket that holds the versions: every model whose artifacts_uri is in "
+                            "s3://shared/, 100 of them."), missing
+    assert far.endswith("(kept in step with S3 replication): every model whose artifacts_uri is in s3://far/, "
+                        "100 of them."), far
+    assert "m006" in few and "every model" not in few  # a list of seven is written whole

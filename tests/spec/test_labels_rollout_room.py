@@ -121,3 +121,25 @@ def test_a_hundred_canary_endpoints_are_six_names_and_how_many_more() -> None:
     assert len(names.split(", ")) == 6 and " and " in names.rsplit(", ", 1)[1]
     assert detail.count(names) == 2, detail
     assert len(detail) < 1_500, len(detail)
+
+
+def test_a_hundred_canary_endpoints_are_all_in_the_json_names(tmp_path: Path) -> None:
+    """closing-44c-2. Fails before: the error's fix names six endpoints and ``error()`` could carry no ``names``,
+    so ``validate --format json`` named 6 of the endpoints whose strategy must change."""
+    import json
+
+    from mlops_infra.spec import parse_system
+    from tests.support.benchmarks import benchmark_module
+
+    valid = benchmark_module("bench_validate").generate(100)
+    canary = [e.name for e in parse_system(valid, "bench.yaml", "prod").system.endpoints
+              if e.rollout.strategy == "canary"]
+    anchor = "    team: platform\n"
+    text = edit(valid, anchor, anchor + "".join(f"    k{i}: v\n" for i in range(ROOM + 1 - OWN_LABELS)))
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(text)
+    result = run_cli("validate", str(spec), "--format", "json")
+    assert result.code == 1, result.output
+    [found] = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "invalid-tag"]
+    assert len(canary) == text.count("strategy: canary") > 7
+    assert found["names"] == {"endpoints": canary}
