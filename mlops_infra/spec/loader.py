@@ -314,30 +314,33 @@ def read_source(path: str | FsPath) -> tuple[str | None, list[Diagnostic]]:
 
 
 _WIDE_ENCODINGS = (  # YAML 1.2.2 section 5.2, the encoding detection table; UTF-32 first: FF FE 00 00 starts both
-    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian, with a byte order mark)"),
-    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian, with a byte order mark)"),
-    (b"\xff\xfe", "UTF-16 (little-endian, with a byte order mark)"),
-    (b"\xfe\xff", "UTF-16 (big-endian, with a byte order mark)"),
+    # (byte order mark, what the file is, iconv's name for it: with a BOM, iconv reads the order from it and drops it)
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian, with a byte order mark)", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian, with a byte order mark)", "UTF-32"),
+    (b"\xff\xfe", "UTF-16 (little-endian, with a byte order mark)", "UTF-16"),
+    (b"\xfe\xff", "UTF-16 (big-endian, with a byte order mark)", "UTF-16"),
 )
 # compiled when first used (re's cache), not at import: an ASCII first character with its zero bytes
-_WIDE_WITHOUT_BOM = (
-    (rb"\x00\x00\x00[\x09\x0a\x0d\x20-\x7e]", "UTF-32 (big-endian)"),
-    (rb"[\x09\x0a\x0d\x20-\x7e]\x00\x00\x00", "UTF-32 (little-endian)"),
-    (rb"\x00[\x09\x0a\x0d\x20-\x7e]", "UTF-16 (big-endian)"),
-    (rb"[\x09\x0a\x0d\x20-\x7e]\x00", "UTF-16 (little-endian)"),
+_WIDE_WITHOUT_BOM = (  # without a BOM iconv must be told the byte order: glibc's UTF-16 and UTF-32 then assume big-endian
+    (rb"\x00\x00\x00[\x09\x0a\x0d\x20-\x7e]", "UTF-32 (big-endian)", "UTF-32BE"),
+    (rb"[\x09\x0a\x0d\x20-\x7e]\x00\x00\x00", "UTF-32 (little-endian)", "UTF-32LE"),
+    (rb"\x00[\x09\x0a\x0d\x20-\x7e]", "UTF-16 (big-endian)", "UTF-16BE"),
+    (rb"[\x09\x0a\x0d\x20-\x7e]\x00", "UTF-16 (little-endian)", "UTF-16LE"),
 )
 
 
-def _wide_encoding(raw: bytes) -> str | None:
+def _wide_encoding(raw: bytes) -> tuple[str, str] | None:
     """The UTF-16 or UTF-32 encoding ``raw`` starts as (YAML 1.2.2 section 5.2: a byte order mark, or
-    an ASCII first character and its zero bytes), or None. A byte order mark with nothing after it
-    holds no text to name an encoding by: it stays "not valid UTF-8"."""
-    for bom, encoding in _WIDE_ENCODINGS:
+    an ASCII first character and its zero bytes) and iconv's name for it, or None. A byte order mark with
+    nothing after it holds no text to name an encoding by: it stays "not valid UTF-8". The iconv name is
+    the one that converts this file (review44-rest-1: ``-f UTF-16`` for every wide file garbled the UTF-32
+    ones and a big-endian UTF-16 file without a BOM)."""
+    for bom, encoding, iconv in _WIDE_ENCODINGS:
         if raw.startswith(bom) and len(raw) > len(bom):
-            return encoding
-    for pattern, encoding in _WIDE_WITHOUT_BOM:
+            return encoding, iconv
+    for pattern, encoding, iconv in _WIDE_WITHOUT_BOM:
         if re.match(pattern, raw):
-            return encoding
+            return encoding, iconv
     return None
 
 
@@ -353,11 +356,12 @@ def decode_source(raw: bytes, name: str) -> tuple[str | None, list[Diagnostic]]:
     file as binary, so one encoding keeps the file reviewable."""
     wide = _wide_encoding(raw)
     if wide is not None:
+        wide, iconv = wide
         return None, [_at(name, 1, error(
             "not-utf8", f"File is {wide}, not UTF-8",
             "An MLSystem document is UTF-8 text. Save it as UTF-8: Windows PowerShell 5.1 writes UTF-16 with `>` "
             "and Out-File; use `Out-File -Encoding utf8` or `Set-Content -Encoding utf8` there (PowerShell 7 "
-            "writes UTF-8), or convert the file: `iconv -f UTF-16 -t UTF-8 in.yaml > mlsystem.yaml`."))]
+            f"writes UTF-8), or convert the file: `iconv -f {iconv} -t UTF-8 in.yaml > mlsystem.yaml`."))]
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         return None, [_at(name, line, error(
