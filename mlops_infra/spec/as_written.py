@@ -78,12 +78,15 @@ def as_written(diagnostic: Diagnostic, line: str, parse: Any) -> Diagnostic:
     location = diagnostic.location
     if diagnostic.code != "wrong-type" or location is None or not line:
         return diagnostic
+    at = line[max(location.column - 1, 0):]
     if diagnostic.detail.endswith(REMOVE_QUOTES):
-        return _unquoted(diagnostic, line[max(location.column - 1, 0):])
+        return diagnostic if _KEY_AT.match(at) else _unquoted(diagnostic, at)
     for fix in _FIXES:
         found = fix.search(diagnostic.detail)
         if found is None:
             continue
+        if fix is _FIXES[0] and _KEY_AT.match(at):
+            return diagnostic  # located at a key (an override's, whose value is a mapping): not the value's text
         token = _PLAIN_NUMBER.match(line, max(location.column - 1, 0))
         written, shown = (token.group() if token else ""), found.group("written")
         if not written or written == shown or not _reads_as(parse, written, shown):
@@ -103,7 +106,12 @@ def _unquoted(diagnostic: Diagnostic, written: str) -> Diagnostic:
     return replace(diagnostic, detail=fix)
 
 
-_PLAIN_WORD = re.compile(r"[A-Za-z]+(?=\s|$|[,}\]#])")
+_PLAIN_WORD = re.compile(r"[A-Za-z]+(?=\s|$|[,}\]])")
+"""A plain word, as far as the scalar goes (``#`` starts a comment only after a space: ``Yes#1`` is one scalar)."""
+
+_KEY_AT = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#,\[\]{}"'][^#,\[\]{}]*?)[ \t]*:(?:\s|$)""")
+"""A mapping key where the location is (a diagnostic about a value placed at its override's key, because the
+override's value is a mapping: review44-rest-2): there is no value's text to read there."""
 
 
 def _reads_as(parse: Any, written: str, shown: str) -> bool:

@@ -82,3 +82,30 @@ def test_a_plain_word_in_a_number_field_has_no_quotes_to_remove(tmp_path):
     assert "Write a whole number here." in out and "Remove the quotes" not in out, out
     quoted = _validate(tmp_path, edit(QUICKSTART.read_text(), "version: 1}", 'version: "1"}'))
     assert "Write a whole number here. Remove the quotes." in quoted, quoted
+
+
+OVERRIDE = "      endpoints.churn-api.replicas: {min: 1, max: 1}"
+
+
+def _override_detail(override: str) -> str:
+    from mlops_infra.spec import parse_system
+
+    loaded = parse_system(edit(QUICKSTART.read_text(), OVERRIDE, override), "t.yaml")
+    return next(d for d in loaded.diagnostics if d.code == "wrong-type").detail
+
+
+def test_a_value_inside_an_overrides_mapping_keeps_remove_the_quotes():
+    """Located at the override's key (its value is a mapping), there is no value text to read: the fix stays
+    as written before (review44-rest-2: the key was read as an unquoted value and the fix lost its last part)."""
+    assert _override_detail('      endpoints.churn-api.capture: {sample_percent: "10"}').endswith(
+        "Write a whole number here. Remove the quotes.")
+    assert _override_detail('      endpoints.churn-api.capture.sample_percent: "10"').endswith(
+        "Write a whole number here. Remove the quotes.")
+
+
+def test_a_word_runs_to_the_end_of_its_scalar():
+    """``Yes#1`` is one plain scalar (``#`` starts a comment only after a space): not the word ``Yes``."""
+    diagnostic = with_location(error("wrong-type", "x", "Write true or false here. Remove the quotes."),
+                               SourceLocation("f.yaml", 1, 11))
+    assert as_written(diagnostic, "    spot: Yes#1", _plain_scalar).detail == "Write true or false here."
+    assert as_written(diagnostic, "    spot: Yes #1", _plain_scalar).detail.endswith("Yes is text here; write true or false.")
