@@ -108,7 +108,7 @@ from mlops_infra.plan.env_values import (
     template_keys,
 )
 from mlops_infra.plan.normalize import MISSING, get_dotted
-from mlops_infra.plan.rules import RULES
+from mlops_infra.plan.rules import RULES, parse_path
 from mlops_infra.plan.unordered import align_set
 from mlops_infra.state.aws_live import TRACKING, Tracked, Tracking
 from mlops_infra.state.model import SECRET_SIG, UNKNOWN, LiveState, PriorState, StateResource
@@ -294,18 +294,22 @@ def _sets_aligned(type_token: str, path: str, prior: Any, live: Any) -> Any:
     rule = RULES.get(type_token)
     if rule is None or not rule.sets or live is MISSING:
         return live
-    for pattern in rule.sets:
-        if pattern.startswith(f"{path}."):
-            live = _align_at(pattern[len(path) + 1:].split("."), prior, live)
+    base = parse_path(path)
+    for pattern in rule.sets:  # read as the planner reads them (rules.parse_path: dots, [i], [*], ["x.y"])
+        parts = parse_path(pattern)
+        if len(parts) > len(base) and parts[:len(base)] == base:
+            live = _align_at(parts[len(base):], prior, live)
     return live
 
 
-def _align_at(parts: list[str], prior: Any, live: Any) -> Any:
+def _align_at(parts: tuple[str | int, ...], prior: Any, live: Any) -> Any:
     if not parts:
         return align_set(live, prior) if isinstance(prior, list) and isinstance(live, list) else live
     head, rest = parts[0], parts[1:]
     if head == "*" and isinstance(prior, list) and isinstance(live, list) and len(prior) == len(live):
         return [_align_at(rest, p, v) for p, v in zip(prior, live, strict=True)]
+    if type(head) is int and isinstance(prior, list) and isinstance(live, list) and head < min(len(prior), len(live)):
+        return [*live[:head], _align_at(rest, prior[head], live[head]), *live[head + 1:]]
     if isinstance(prior, dict) and isinstance(live, dict) and head in prior and head in live:
         return {**live, head: _align_at(rest, prior[head], live[head])}
     return live

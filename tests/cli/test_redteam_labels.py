@@ -89,7 +89,8 @@ def test_m4_the_largest_labels_aws_takes_reach_every_resource_unchanged(tmp_path
     objects = [r for r in tagged if r["type"] == "aws:s3/bucketObjectv2:BucketObjectv2"]
     assert objects
     for r in objects:
-        assert set(r["inputs"]["tags"]) <= set(OWN_KEYS) and len(r["inputs"]["tags"]) <= 10, r["urn"]
+        # only its item's tag: a tag equal to a default one is dropped from the upload (typesets44-2, b4f678c9)
+        assert r["inputs"]["tags"] == {"mlops-infra/item": r["address"]}, r["urn"]
         assert r["inputs"]["overrideProvider"]["defaultTags"]["tags"] == {}, r["urn"]
     tagged = [r for r in tagged if r not in objects]
     assert tagged

@@ -62,3 +62,18 @@ def test_a_changed_dimension_is_still_drift_and_named_where_it_differs():
     changes = list(items[0].changes)
     assert changes == [("targetTrackingScalingPolicyConfiguration.customizedMetricSpecification.dimensions[0].value",
                         ENDPOINT, "someone-elses-endpoint")], changes
+
+
+def test_set_patterns_are_read_as_the_planner_reads_them(monkeypatch):
+    """drift reads a rule's ``sets`` with rules.parse_path, as plan/normalize does: a pattern written with ``[*]``
+    was split on dots and never aligned (review44-core-4)."""
+    import dataclasses
+
+    from mlops_infra.plan import drift
+    from mlops_infra.plan.rules import RULES
+
+    dims = [{"name": "EndpointName", "value": "e"}, {"name": "VariantName", "value": "v"}]
+    prior, live = {"cfg": [{"dimensions": dims}]}, {"cfg": [{"dimensions": dims[::-1]}]}
+    for pattern in ("cfg[*].dimensions", "cfg[0].dimensions"):
+        monkeypatch.setitem(RULES, TYPE, dataclasses.replace(RULES[TYPE], sets=(pattern,)))
+        assert drift._sets_aligned(TYPE, "cfg", prior["cfg"], live["cfg"]) == prior["cfg"], pattern

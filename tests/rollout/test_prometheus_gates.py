@@ -141,3 +141,30 @@ def test_a_rule_not_evaluated_yet_is_unreadable_not_ok(tmp_path):
     assert latency.detail == (f"Prometheus at {url} has not evaluated alert scorer-latency yet (rule health "
                               "unknown: it just loaded the rule)")
     assert errors.state == "ok"
+
+
+class _Answering(PrometheusGates):
+    """The reader with Prometheus' answers given (the answer shapes of web/api/v1/api.go ``rules`` and ``query``):
+    a rule that fails to evaluate while a firing alert of its last good evaluation stays cannot be made on demand
+    on a real Prometheus within a test."""
+
+    def __init__(self, rules: dict, vector: list) -> None:
+        super().__init__("http://prom:9090", namespace=NS)
+        self.answers = {"/api/v1/rules": rules, "/api/v1/query": {"result": vector}}
+
+    def _get(self, path, params=None):
+        return self.answers[path]
+
+
+def test_a_failing_rules_leftover_firing_alert_is_not_rejudged_ok_on_the_canary():
+    """health ``err`` with a firing alert left from the last good evaluation reads ``firing`` (module contract);
+    with a canary known it was judged again on the canary's series and read ``ok`` (review44-core-1)."""
+    expr = 'max without (revision_name) (endpoint:error_rate{endpoint="scorer"}) > 0.05'
+    rules = {"groups": [{"interval": 30, "rules": [{
+        "type": "alerting", "name": "scorer-errors", "query": expr, "duration": 120, "labels": {"namespace": NS},
+        "health": "err", "lastError": "vector contains metrics with the same labelset after applying alert labels",
+        "alerts": [{"labels": {"alertname": "scorer-errors", "namespace": NS}, "state": "firing", "value": "0.3"}]}]}]}
+    only_stable = [{"metric": {"revision_name": "scorer-predictor-1"}, "value": [0, "0.3"]}]
+    spec = RolloutSpec("scorer", "canary", (2, 5, 100), 600, ("scorer-errors",), 900, "kubernetes")
+    [reading] = _Answering(rules, only_stable).read(spec, 0, time.time(), canary="scorer-predictor-2")
+    assert reading.state == "firing", reading

@@ -171,8 +171,9 @@ class PrometheusGates:
             rules = self._rules()
             readings = [self._reading(name, rules.get(name)) for name in spec.gates]
             if canary is not None:
-                readings = [self._judged(r, rules[r.name], canary) if r.state in ("pending", "firing") else r
-                            for r in readings]
+                readings = [self._judged(r, rules[r.name], canary)
+                            if r.state in ("pending", "firing") and not rules[r.name].error else r
+                            for r in readings]  # a failing rule's leftover alert stays firing (review44-core-1)
             return [_bounded(r, rules.get(r.name)) for r in readings]
         except (OSError, ValueError, KeyError, TypeError, IndexError, urllib.error.URLError) as exc:
             cause = f"Prometheus at {self.url}: {type(exc).__name__}: {exc}"[:300]
