@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import pytest
 
@@ -69,35 +71,32 @@ class _Go:
             self.take(")")
             return base
         if head == "properties" and self.toks[self.at] == "{":
-            self.take("{")
-            out = []
-            while self.toks[self.at] != "}":
-                out.append(self.take()[1:-1])
-                if self.toks[self.at] == ",":
-                    self.take(",")
-            self.take("}")
-            return out
+            return self.items("{", "}", self.string)
         if head in ("_groups", "_versions", "_kinds"):
-            self.take("{")
-            table = {}
-            while self.toks[self.at] != "}":
-                key = self.take()[1:-1]
-                self.take(":")
-                table[key] = self.expr()
-                if self.toks[self.at] == ",":
-                    self.take(",")
-            self.take("}")
-            return table
+            return dict(self.items("{", "}", self.entry))
         if self.toks[self.at] == "(":  # a helper call with string arguments
-            self.take("(")
-            args = []
-            while self.toks[self.at] != ")":
-                args.append(self.take()[1:-1])
-                if self.toks[self.at] == ",":
-                    self.take(",")
-            self.take(")")
+            args = self.items("(", ")", self.string)
             return [prefix + suffix for prefix in args for suffix in _helper(head)]
         return self.var(head)
+
+    def items(self, open_: str, close: str, read: Callable[[], Any]) -> list[Any]:
+        """``open_ item, item, ... close`` (a trailing comma allowed): each item as ``read`` reads it."""
+        self.take(open_)
+        out = []
+        while self.toks[self.at] != close:
+            out.append(read())
+            if self.toks[self.at] == ",":
+                self.take(",")
+        self.take(close)
+        return out
+
+    def string(self) -> str:
+        return self.take()[1:-1]
+
+    def entry(self) -> tuple[str, object]:
+        key = self.string()
+        self.take(":")
+        return key, self.expr()
 
 
 @cache
