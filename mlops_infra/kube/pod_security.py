@@ -67,7 +67,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.compile.kubernetes.prerequisites import Check, Prerequisite
-from mlops_infra.compile.kubernetes.training import INIT_PYTORCH, TEMPLATE_KEY
+from mlops_infra.compile.kubernetes.training import TEMPLATE_KEY, run_pod_specs
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeError, KubeNotFound, KubeUnreachable
 from mlops_infra.kube.resources import resource_type
@@ -145,12 +145,10 @@ def _template_pods(r: Any, obj: Mapping[str, Any]) -> Iterator[PodUnderCheck]:
         template = json.loads((obj.get("data") or {}).get(TEMPLATE_KEY) or "")
     except ValueError:
         return
-    replicas = ((template.get("spec") or {}).get("pytorchReplicaSpecs") or {}) if isinstance(template, dict) else {}
-    for role, replica in sorted(replicas.items()):
-        spec = copy.deepcopy(((replica or {}).get("template") or {}).get("spec") or {})
-        if role == "Worker" and "Master" in replicas:
-            spec["initContainers"] = [*(spec.get("initContainers") or []), copy.deepcopy(INIT_PYTORCH)]
-        yield PodUnderCheck(r.address, f"a PyTorchJob run's {role}", "the training operator", spec)
+    if not isinstance(template, dict):
+        return
+    for role, _, spec in run_pod_specs(template):  # a Worker's with the operator's init container
+        yield PodUnderCheck(r.address, f"a PyTorchJob run's {role}", "the training operator", copy.deepcopy(spec))
 
 
 def _pods_of(r: Any, obj: Mapping[str, Any], storage: Mapping[str, Any]) -> Iterator[PodUnderCheck]:

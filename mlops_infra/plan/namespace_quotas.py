@@ -118,6 +118,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from mlops_infra.compile.kubernetes.training import INIT_PYTORCH, TEMPLATE_KEY, run_pod_specs
 from mlops_infra.graph import DesiredGraph, DesiredResource
 from mlops_infra.name_lists import join_names
 
@@ -416,25 +417,13 @@ def _training_template(r: DesiredResource, obj: dict, sidecar: QueueProxy) -> It
         template = None
     if not isinstance(template, dict) or template.get("kind") != "PyTorchJob":
         return
-    replicas = (template.get("spec") or {}).get("pytorchReplicaSpecs") or {}
-    for role, replica in sorted(replicas.items()):
+    for role, replica, spec in run_pod_specs(template):  # a Worker's with the operator's init container
         count = _count(replica.get("replicas"), 1)
-        spec = ((replica.get("template") or {}).get("spec")) or {}
-        if role == "Worker" and "Master" in replicas:  # the operator's init container (INIT_PYTORCH)
-            spec = {**spec, "initContainers": [*(spec.get("initContainers") or []), INIT_PYTORCH]}
         pod = pod_of(spec)
         yield Workload(r.address, f"a PyTorchJob run's {role}", "the training operator (when a run starts)", pod, 0,
                        count)
 
 
-TEMPLATE_KEY = "pytorchjob.json"
-"""The key of a training job's stored PyTorchJob template (``compile/kubernetes/training.py``)."""
-INIT_PYTORCH = {"name": "init-pytorch", "resources": {"limits": {"cpu": "100m", "memory": "20Mi"},
-                                                      "requests": {"cpu": "50m", "memory": "10Mi"}}}
-"""The training operator's init container of each Worker pod of a run with a Master, with its default template's
-resources (kubeflow/training-operator v1.9 ``pkg/controller.v1/pytorch/initcontainer.go`` ``initContainerTemplate``,
-``setInitContainer``; audit k8srbac-2): ``compile/kubernetes/training.py`` ``INIT_PYTORCH``, whose docstring cites it
-(the plan core does not import the compiler; tests/plan/test_namespace_quotas.py checks they agree)."""
 INIT_PYTORCH_NOTE = ("init-pytorch is the training operator's init container of each Worker pod, with the resources of "
                      "its default template (the operator's --pytorch-init-container-template-file changes them)")
 """Said in a LimitRange warning that names ``init-pytorch``."""

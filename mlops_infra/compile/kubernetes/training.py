@@ -54,6 +54,7 @@ touches it. So this target stores the run template and compiles what starts runs
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mlops_infra.compile import container_env, facts
@@ -174,7 +175,21 @@ default template has it: these resources and no ``securityContext`` (kubeflow/tr
 only if the master is specified and the current rtype is worker"). The operator's
 ``--pytorch-init-container-template-file`` replaces the template (``getInitContainerTemplateOrDefault``). Not in the
 compiled template: the LimitRange check (``plan/namespace_quotas.py``, audit k8srbac-2) and the Pod Security check
-(``kube/pod_security.py``, k8srbac-1) add it."""
+(``kube/pod_security.py``, k8srbac-1) read the pods through :func:`run_pod_specs`, which adds it."""
+
+
+def run_pod_specs(template: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], dict[str, Any]]]:
+    """(replica type, its replica spec, the pod spec the training operator creates for it) of each replica type of
+    a stored PyTorchJob ``template`` (:data:`TEMPLATE_KEY`), in order of type: a Worker's pod of a run with a Master
+    gets :data:`INIT_PYTORCH` as its last init container (``setInitContainer``, cited there). The pod spec shares
+    its values with ``template``: a caller that changes it copies it first."""
+    replicas = (template.get("spec") or {}).get("pytorchReplicaSpecs") or {}
+    for role, replica in sorted(replicas.items()):
+        replica = replica or {}
+        spec = (replica.get("template") or {}).get("spec") or {}
+        if role == "Worker" and "Master" in replicas:
+            spec = {**spec, "initContainers": [*(spec.get("initContainers") or []), INIT_PYTORCH]}
+        yield role, replica, spec
 ROOT_ALLOWED_SECURITY: dict[str, Any] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                                          "seccompProfile": {"type": "RuntimeDefault"}}
 """The ``securityContext`` of the containers that run the user's image: the training container ``pytorch`` and an
