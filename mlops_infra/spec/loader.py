@@ -826,13 +826,14 @@ def core_value(node: Any) -> Any:
     if text == "":
         return None
     try:
-        return yaml_rs.loads(f"k: {text}\n", parse_datetime=False)["k"]
+        return _plain_scalar(text)
     except (yaml_rs.YAMLDecodeError, IndexError, TypeError, KeyError):
         return text
 
 
 def _plain_scalar(text: str) -> Any:
-    """What the document's parser reads a plain scalar ``text`` as (as :func:`core_value` does)."""
+    """What the document's parser reads a plain scalar ``text`` as (:func:`core_value`, and the fixes quoting a
+    number as written, :mod:`mlops_infra.spec.as_written`)."""
     return yaml_rs.loads(f"k: {text}\n", parse_datetime=False)["k"]
 
 
