@@ -66,7 +66,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_infra.compile.kubernetes.prerequisites import Check, Prerequisite
+from mlops_infra.compile.kubernetes.prerequisites import Check, Prerequisite, serverless
 from mlops_infra.compile.kubernetes.training import TEMPLATE_KEY, run_pod_specs
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeError, KubeNotFound, KubeUnreachable
@@ -93,7 +93,6 @@ RUNTIME_SECURITY = {"allowPrivilegeEscalation": False, "capabilities": {"drop": 
 QUEUE_PROXY_SECURITY = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True,
                         "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 """Knative's ``queueSecurityContext`` (``pkg/reconciler/revision/resources/queue.go``)."""
-SERVERLESS_MODES = ("Serverless", "Knative")
 
 
 @dataclass(frozen=True)
@@ -127,8 +126,7 @@ def _predictor_pod(obj: Mapping[str, Any], storage: Mapping[str, Any]) -> dict[s
         containers.insert(0, {"name": "kserve-container", "securityContext": security})
     uri = model.get("storageUri") if isinstance(model, Mapping) else None
     uri = uri or next((e.get("value") for c in containers for e in c.get("env") or [] if e.get("name") == "STORAGE_URI"), None)
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    if annotations.get("serving.kserve.io/deploymentMode", "Serverless") in SERVERLESS_MODES:
+    if serverless(obj):
         containers.append({"name": "queue-proxy", "securityContext": QUEUE_PROXY_SECURITY})
     if predictor.get("logger") and containers:
         containers.append({"name": "agent", "securityContext": copy.deepcopy(containers[0].get("securityContext"))})

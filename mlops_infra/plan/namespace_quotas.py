@@ -118,6 +118,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from mlops_infra.compile.kubernetes.prerequisites import SERVERLESS_MODES as SERVERLESS_MODES
+from mlops_infra.compile.kubernetes.prerequisites import serverless
 from mlops_infra.compile.kubernetes.training import INIT_PYTORCH, TEMPLATE_KEY, run_pod_specs
 from mlops_infra.graph import DesiredGraph, DesiredResource
 from mlops_infra.name_lists import join_names
@@ -323,17 +325,6 @@ KNATIVE_QUEUE_PROXY = queue_proxy()
 """The queue-proxy of a default Knative install: ``requests: {cpu: 25m}`` and nothing else."""
 
 
-SERVERLESS_MODES = ("Serverless", "Knative")
-"""KServe's Serverless mode in both spellings (``Knative`` from 0.16, ``Serverless`` its deprecated alias: kserve
-v0.16.0 ``pkg/constants/constants.go``), as ``compile/kubernetes/prerequisites.SERVERLESS_MODES`` reads them (the
-plan core does not import the compiler; tests/plan/test_namespace_quotas.py checks they agree)."""
-
-
-def _serverless(obj: Mapping[str, Any]) -> bool:
-    """Whether an InferenceService runs in Serverless mode: no annotation (the compiled default) or either spelling."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    return annotations.get("serving.kserve.io/deploymentMode", "Serverless") in SERVERLESS_MODES
-
 
 def _defaulted(container: Mapping[str, Any], defaults: Mapping[str, Decimal]) -> dict[str, Any]:
     """``container`` with ``defaults`` filled into its unset requests and limits (a controller's defaulting)."""
@@ -386,7 +377,7 @@ def _inference_service(r: DesiredResource, obj: dict, sidecar: QueueProxy) -> It
     model = predictor.get("model")
     runtime = [{"name": "kserve-container", "resources": model.get("resources") or {}}] if isinstance(model, dict) else []
     containers = [_defaulted(c, KSERVE_DEFAULTS) for c in [*runtime, *(predictor.get("containers") or [])]]
-    if _serverless(obj):
+    if serverless(obj):
         containers.append({"name": QUEUE_PROXY, "resources": sidecar.resources})
     pod = pod_of({"containers": containers})
     low = max(1, _count(predictor.get("minReplicas"), 1))
@@ -458,7 +449,7 @@ def runs_pods(graph: DesiredGraph) -> bool:
 
 def serverless_endpoints(graph: DesiredGraph) -> bool:
     """Whether ``graph`` has a Serverless-mode InferenceService in its namespace (its pods run a queue-proxy)."""
-    return any(obj["kind"] == "InferenceService" and _serverless(obj) for _, obj in namespace_objects(graph))
+    return any(obj["kind"] == "InferenceService" and serverless(obj) for _, obj in namespace_objects(graph))
 
 
 # -- needs ---------------------------------------------------------------------------------

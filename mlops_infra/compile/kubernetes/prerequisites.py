@@ -104,7 +104,7 @@ returns ``()``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -179,7 +179,16 @@ KSERVE = ("KServe (InferenceService CRD)", _crd("inferenceservices.serving.kserv
           "https://kserve.github.io/website/docs/admin-guide/serverless")
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 SERVERLESS_MODES = ("Serverless", "Knative")
-"""The spellings of KServe's Serverless mode (``Knative`` from 0.16, ``Serverless`` its deprecated alias)."""
+"""The spellings of KServe's Serverless mode (``Knative`` from 0.16, ``Serverless`` its deprecated alias: kserve
+v0.16.0 ``pkg/constants/constants.go``)."""
+
+
+def serverless(obj: Mapping[str, Any]) -> bool:
+    """Whether an InferenceService object runs in Serverless mode: no :data:`DEPLOYMENT_MODE` annotation (the compiled
+    default, no annotation since 5b2de31b) or either spelling of :data:`SERVERLESS_MODES` (the one reading of it for
+    the prerequisites, plan/namespace_quotas and kube/pod_security)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(DEPLOYMENT_MODE, "Serverless") in SERVERLESS_MODES
 LEGACY_MODES = ("Serverless", "RawDeployment")
 """Annotation values KServe 0.16.x refuses on every update (``validateDeploymentMode``; the module's rules)."""
 KSERVE_CONFIG = ("kserve", "inferenceservice-config")
@@ -269,8 +278,7 @@ def cluster_prerequisites(graph: DesiredGraph) -> tuple[Prerequisite, ...]:
     if graph.metadata.get("cloud") != "kubernetes":
         return ()
     isvcs = [r for r in graph.resources if r.custom and _kind(r) == "InferenceService"]
-    serverless = [r for r in isvcs if ((r.inputs.get("metadata") or {}).get("annotations") or {})
-                  .get(DEPLOYMENT_MODE, "Serverless") in SERVERLESS_MODES]
+    in_serverless = [r for r in isvcs if serverless(r.inputs)]
     defaulted = _sorted(r.address for r in isvcs if DEPLOYMENT_MODE not in ((r.inputs.get("metadata") or {})
                                                                              .get("annotations") or {}))
     out: list[Prerequisite] = []
@@ -283,10 +291,10 @@ def cluster_prerequisites(graph: DesiredGraph) -> tuple[Prerequisite, ...]:
         namespaces = _sorted((r.inputs.get("metadata") or {}).get("namespace") for r in isvcs)
         out.append(Prerequisite(KSERVE_RELEASE[0], _sorted(r.address for r in isvcs),
                                 Check(kserve_release=KSERVE_CONTROLLER, namespaces=namespaces), *KSERVE_RELEASE[1:]))
-    if serverless:
-        out.append(Prerequisite(KNATIVE[0], _sorted(r.address for r in serverless), KNATIVE[1], KNATIVE[2], KNATIVE[3]))
+    if in_serverless:
+        out.append(Prerequisite(KNATIVE[0], _sorted(r.address for r in in_serverless), KNATIVE[1], KNATIVE[2], KNATIVE[3]))
         for field, key in FLAGS.items():
-            users = _sorted(r.address for r in serverless if _pod_spec(r.inputs).get(field))
+            users = _sorted(r.address for r in in_serverless if _pod_spec(r.inputs).get(field))
             if users:
                 out.append(Prerequisite(f"Knative feature flag {key} (InferenceService {field})", users, _flag(key),
                                         _enable_flag(key), f"{NODE_SCHEDULING_DOC}; {KNATIVE_FEATURES_SOURCE}"))
