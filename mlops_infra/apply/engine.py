@@ -143,9 +143,10 @@ def backend_url(options: StackOptions, environ: Mapping[str, str] = os.environ) 
     credentials file ``pulumi`` reads but mlops-infra cannot (encrypted, audit stateformats-4) raises the
     reader's :class:`~mlops_infra.state.pulumi_state.StateError`, never ``file://<stack dir>``."""
     from mlops_infra.state.backends import choose_backend
+    from mlops_infra.state.pulumi_state import file_backend_url
 
     stack_dir = Path(options.stack_dir).resolve()
-    return options.backend_url or choose_backend(stack_dir, environ).url or f"file://{stack_dir}"
+    return options.backend_url or choose_backend(stack_dir, environ).url or file_backend_url(stack_dir)
 
 
 def workspace_env(options: StackOptions, environ: Mapping[str, str] = os.environ) -> dict[str, str]:

@@ -75,6 +75,7 @@ from mlops_infra.state.pulumi_state import (
     _split_stack_name,
     _uses_project_layout,
     backend_root,
+    file_backend_url,
     find_state_file,
     load_state,
     parse_state,
@@ -287,7 +288,7 @@ def stranded_warning(project: str, stack: str, stack_dir: Path, environ: Mapping
     left = stranded_state(project, stack, stack_dir, backend)
     if left is None:
         return None
-    keep = f"PULUMI_BACKEND_URL=file://{Path(stack_dir).resolve()}"
+    keep = f"PULUMI_BACKEND_URL={file_backend_url(stack_dir)}"
     return (f"the stack directory holds a state of {project}/{stack} ({left}: kept there by mlops-infra when no "
             f"`pulumi login`, PULUMI_BACKEND_URL or PULUMI_ACCESS_TOKEN chose a backend), but the backend now is "
             f"{_redact_url(backend.url)} ({backend.chosen_by}): `mlops-infra plan` reads the prior state there and "

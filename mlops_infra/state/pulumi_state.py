@@ -51,6 +51,7 @@ import json
 import os
 import re
 import stat
+import urllib.parse
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from sys import intern
@@ -386,7 +387,9 @@ def state_file_stem(stack_dir: Path, project: str, stack: str, backend_url: str 
 def backend_root(stack_dir: Path, backend_url: str | None) -> Path:
     """The directory a file backend URL points at (see :func:`find_state_file`). ``file://~`` is the home
     ``pulumi`` uses, the passwd home, not ``$HOME`` (audit stateformats-6:
-    :func:`mlops_infra.state.user_home.expand_home`)."""
+    :func:`mlops_infra.state.user_home.expand_home`). As ``pulumi`` reads the URL (:func:`file_backend_url`): the
+    path ends at the first ``?`` or ``#`` and is percent-decoded (``file:///x/My%20State`` is ``/x/My State``);
+    a ``%`` that starts no escape raises :class:`StateError`, as ``pulumi`` refuses the URL."""
     if not backend_url:
         return Path(stack_dir)
     if not backend_url.startswith("file://"):
@@ -396,11 +399,40 @@ def backend_root(stack_dir: Path, backend_url: str | None) -> Path:
             f"PULUMI_BACKEND_URL={shown} keeps state where mlops-infra does not read it. Run "
             f"`pulumi stack export --file state.json` while logged in to that backend and pass the file.",
         )
-    raw = backend_url[len("file://"):].split("?", 1)[0]
+    raw = backend_url[len("file://"):]
+    cut = re.search(r"[?#]", raw)
+    bad = _BAD_ESCAPE.search(raw if cut and cut.group() == "#" else raw[:cut.start()] if cut else raw)
+    if bad:
+        shown = _redact_url(backend_url)
+        raise StateError(
+            shown, "the backend URL is not a valid URL",
+            f"PULUMI_BACKEND_URL={shown} holds `{bad.group()}`, which is not a percent-escape (`%` and two hex "
+            f"digits): pulumi refuses it (\"parsing the provided URL: invalid URL escape\"). Write `%` in a folder "
+            f"name as `%25`, `#` as `%23`, `?` as `%3F` and a space as `%20`, or run `mlops-infra apply`, which builds "
+            f"the URL of the stack directory itself.",
+        )
     from mlops_infra.state.user_home import expand_home
 
-    path = expand_home(raw)
-    return path if path.is_absolute() else Path(stack_dir) / path
+    path = expand_home(raw[:cut.start()] if cut else raw)
+    path = path if path.is_absolute() else Path(stack_dir) / path
+    return Path(urllib.parse.unquote(str(path)))
+
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2}).{0,2}", re.DOTALL)
+"""A ``%`` that does not start a percent-escape: Go's ``url.Parse`` refuses the URL ("invalid URL escape") when it is
+in the path or the fragment; the query is not checked (``massageBlobPath`` reads it with ``url.Query()``, which drops
+what it cannot decode)."""
+
+
+def file_backend_url(directory: Path | str) -> str:
+    """The ``file://`` backend URL ``pulumi`` reads as ``directory`` (absolute): :func:`backend_root` of it is
+    ``directory`` again. The path is percent-encoded (:meth:`pathlib.PurePath.as_uri`; on Windows
+    ``file:///C:/...``, the form ``massageBlobPath`` takes since pulumi/pulumi#24628): ``massageBlobPath``
+    (``pkg/backend/diy/backend.go``) first checks the text with Go's ``url.Parse`` (a bare ``%`` that is not an
+    escape is an error), cuts it at ``?`` and hands it to gocloud's ``fileblob``, whose ``OpenBucketURL`` keeps
+    ``url.Parse(...).Path``: cut at ``#`` and percent-decoded. So a folder named ``proj#1`` or ``50%off`` written
+    as is would be ``proj`` or an error to ``pulumi`` while ``plan`` reads the folder itself (audit yamledge-4)."""
+    return Path(directory).resolve().as_uri()
 
 
 def _redact_url(url: str) -> str:
