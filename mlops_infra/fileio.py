@@ -241,10 +241,14 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         mode = NEW_FILE_MODE
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
-        with _removed_on_signal(tmp), os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with _removed_on_signal(tmp):
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            # Renamed once closed: Windows refuses to rename a file this process holds open (MoveFileExW:
+            # ERROR_SHARING_VIOLATION, "[WinError 32] The process cannot access the file because it is being
+            # used by another process"; mkstemp opens without FILE_SHARE_DELETE). Audit portab45-1.
             os.chmod(tmp, mode)
             os.replace(tmp, target)
     except BaseException:

@@ -293,7 +293,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _die_of(signum: int) -> None:
-    """End this process by ``signum`` (see the module contract); returns only if it is still alive."""
+    """End this process by ``signum`` (see the module contract); returns only if it is still alive.
+
+    Not on Windows (audit portab45-5): ``signal.pthread_sigmask`` is "Availability: Unix", and ``os.kill`` of any
+    signal but CTRL_C_EVENT/CTRL_BREAK_EVENT is ``TerminateProcess`` with that number as the exit code (Python docs,
+    ``os.kill``): 2, the usage-error code. There the caller's ``SystemExit`` (130 or 143) is the exit status."""
+    if os.name == "nt" or not hasattr(signal, "pthread_sigmask"):
+        return
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
