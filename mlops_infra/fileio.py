@@ -53,6 +53,19 @@ Contract:
   another user owns it, enough for a local lock). A lock not obtained within ``timeout`` seconds
   raises a ``UserError`` naming the file (exit 1, nothing written); polling, not blocking, keeps
   that bound.
+
+  Windows has no ``flock`` (the ``fcntl`` module is "Availability: Unix", and neither ``os.O_DIRECTORY`` nor
+  ``os.O_CLOEXEC`` exists: the CRT's ``_wopen`` cannot open a directory; a Python descriptor is non-inheritable
+  anyway, PEP 446), so there the lock is always taken on ``.mlops-infra.lock``: ``msvcrt.locking(fd, LK_NBLCK, 1)``
+  on its first byte (CRT ``_locking``, learn.microsoft.com/cpp/c-runtime-library/reference/locking: the region
+  starts "at the current position of the file pointer", locking "past end of file" is allowed, and a locking
+  violation fails at once with ``EACCES``, which Python raises as ``PermissionError``; CPython
+  ``PC/msvcrtmodule.c`` ``msvcrt_locking``: ``PyErr_SetFromErrno``), in the same polling loop and timeout.
+  ``LockFileEx`` (learn.microsoft.com/windows/win32/api/fileapi/nf-fileapi-lockfileex): a second handle of the
+  same process on the file is refused like another process (never nest :func:`locked` there either), and the
+  lock is released on close or exit, "However, the time it takes for the operating system to unlock these
+  locks depends upon available system resources", so the region is unlocked explicitly (``LK_UNLCK``) before
+  the descriptor is closed. A platform with neither module gets a ``UserError`` naming it (audit portab45-3).
 """
 
 from __future__ import annotations
@@ -61,6 +74,7 @@ import contextlib
 import os
 import signal
 import stat
+import sys
 import tempfile
 import threading
 import time
@@ -269,46 +283,103 @@ def locked(path: str | os.PathLike[str], *, what: str = "file", timeout: float |
 
     Raises ``UserError`` when nothing can be locked, or another process holds the lock longer
     than ``timeout`` seconds (default :data:`LOCK_TIMEOUT`)."""
-    import fcntl
-
     timeout = LOCK_TIMEOUT if timeout is None else timeout
+    locks = _platform_locks(path, what)
     directory = Path(path).resolve().parent
-    target, fd = directory, _open_lock(directory, os.O_RDONLY | os.O_DIRECTORY, path, what)
+    if locks.directories:
+        target, fd = directory, _open_lock(directory, os.O_RDONLY | os.O_DIRECTORY, path, what)
+    else:
+        target, fd = directory / LOCK_FILE, _open_lock(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, path, what)
     deadline = time.monotonic() + timeout
     pause = 0.001
+    held = False
     try:
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise _refuse(Path(path), f"another process has been updating the {what} for over "
-                                  f"{timeout:g} s; nothing was written",
-                                  f"Wait for the other command (another `mlops-infra promote --write` in {directory}) "
-                                  "to finish, then run this one again.") from None
-                time.sleep(pause)
-                pause = min(pause * 2, 0.05)
+                held = locks.try_lock(fd)
             except OSError as err:
                 if target != directory:
                     raise _refuse(Path(path), f"cannot lock the {what} for writing: {err.strerror or err}") from None
                 os.close(fd)  # a directory that cannot be locked (NFS): its lock file instead
                 fd, target = -1, directory / LOCK_FILE
                 fd = _open_lock(target, os.O_RDWR | os.O_CREAT, path, what)
+                continue
+            if held:
+                break
+            if time.monotonic() >= deadline:
+                raise _refuse(Path(path), f"another process has been updating the {what} for over "
+                              f"{timeout:g} s; nothing was written",
+                              f"Wait for the other command (another `mlops-infra promote --write` in {directory}) "
+                              "to finish, then run this one again.")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
         yield target
     finally:
         if fd >= 0:
+            if held:
+                with contextlib.suppress(OSError):
+                    locks.unlock(fd)
             os.close(fd)  # releases the lock (flock(2): closing the last descriptor of the description)
 
 
+@dataclass(frozen=True)
+class _Locks:
+    """This platform's exclusive, non-blocking lock on an open descriptor (see the module contract).
+
+    ``directories``: a directory itself can be opened and locked (``flock(2)``), else the lock file is.
+    ``try_lock(fd)``: True when taken, False while another holder has it; other failures raise ``OSError``.
+    ``unlock(fd)``: release it before the descriptor is closed."""
+
+    directories: bool
+    try_lock: Callable[[int], bool]
+    unlock: Callable[[int], None]
+
+
+def _platform_locks(path: str | os.PathLike[str], what: str) -> _Locks:
+    try:
+        import fcntl
+    except ImportError:
+        pass
+    else:
+        def flock(fd: int) -> bool:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        return _Locks(True, flock, lambda fd: None)  # closing the descriptor releases it
+    try:
+        import msvcrt
+    except ImportError:
+        raise _refuse(Path(path), f"cannot lock the {what} for writing: this platform ({sys.platform}) has "
+                      "neither flock (fcntl) nor msvcrt.locking",
+                      "Run this command on Linux, macOS or Windows.") from None
+
+    def byte_lock(fd: int) -> bool:
+        os.lseek(fd, 0, os.SEEK_SET)  # _locking locks from the file pointer
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except PermissionError:  # EACCES: a locking violation, another handle holds it
+            return False
+        return True
+
+    def byte_unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+    return _Locks(False, byte_lock, byte_unlock)
+
+
 def _open_lock(target: Path, flags: int, path: str | os.PathLike[str], what: str) -> int:
+    cloexec = getattr(os, "O_CLOEXEC", 0)  # Unix only; Python's descriptors are non-inheritable anyway (PEP 446)
     try:
         try:
-            return os.open(target, flags | os.O_CLOEXEC, NEW_FILE_MODE)
+            return os.open(target, flags | cloexec, NEW_FILE_MODE)
         except PermissionError:
             if not flags & os.O_RDWR:
                 raise
-            return os.open(target, os.O_RDONLY | os.O_CLOEXEC)  # another user's lock file
+            return os.open(target, os.O_RDONLY | cloexec)  # another user's lock file
     except OSError as err:
         raise _refuse(Path(path), f"cannot lock the {what} for writing: {err.strerror or err} ({target})") from None
 
