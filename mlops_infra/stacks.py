@@ -23,6 +23,9 @@ Contract:
 - :func:`pinned_version_warning` says when a stack directory's ``requirements.txt`` pins another
   mlops-infra version than the one planning: ``pulumi up`` there runs the pinned one (audit monorepo-3); else
   when it pins a Pulumi SDK at another version than the plan's rules follow (:func:`pinned_sdk_versions`).
+- :func:`requirement_pins` is the one reader of a stack's ``requirements.txt`` behind both warnings: the exact pins
+  ``pip install -r requirements.txt`` reads there, following pip's requirements file format (continuations,
+  comments, per-requirement options such as ``--hash``, ``-r``/``-c`` includes, environment markers).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -106,23 +110,12 @@ def requirement_line(installed: InstalledFrom | None, stack_dir: Path) -> str:
     return "mlops-infra[pulumi]"
 
 
-_PIN = re.compile(r"^mlops[-_.]infra\s*(?:\[[^\]]*\])?\s*==(?!=)\s*([^\s;,#*]+)\s*(?:[;#].*)?$", re.IGNORECASE)
-"""A requirement line pinning mlops-infra with ``==`` (PEP 508: the name normalised as PEP 503 does, any
-extras, an environment marker or comment after it); ``===``, ``==X.*``, ranges, ``-e``/paths and URLs are no pin."""
-
-
-def pinned_version(stack_dir: Path) -> tuple[str, int] | None:
-    """The mlops-infra version ``stack_dir/requirements.txt`` pins and the line it is on, else None (no
-    file, unreadable, or no ``mlops-infra...==X`` line: an ``-e <path>``, a URL or an unpinned name)."""
-    try:
-        lines = (Path(stack_dir) / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    for number, line in enumerate(lines, 1):
-        found = _PIN.match(line.strip())
-        if found:
-            return found.group(1), number
-    return None
+def pinned_version(stack_dir: Path) -> tuple[str, Path, int] | None:
+    """The mlops-infra version ``stack_dir/requirements.txt`` pins, with the file and line of the pin, else None (no
+    file, unreadable, or no ``mlops-infra...==X`` pip reads from it, a ``-r``/``-c`` file included: an ``-e
+    <path>``, a URL or an unpinned name). Read by :func:`requirement_pins`."""
+    pin = requirement_pins(stack_dir).get("mlops-infra")
+    return None if pin is None else (pin.version, pin.path, pin.line)
 
 
 def _same_version(a: str, b: str) -> bool:
@@ -164,50 +157,183 @@ def pinned_version_warning(stack_dir: Path, running: str | None = None) -> str |
             running = version("mlops-infra")
         except PackageNotFoundError:  # a source tree never installed: nothing to compare
             return _sdk_pin_warning(stack_dir)
-    wanted, line = pinned
+    wanted, path, line = pinned
     if _same_version(running, wanted):
         return _sdk_pin_warning(stack_dir)
-    where = Path(stack_dir)
-    return (f"this plan was made by mlops-infra {running}; `pulumi up` in {where} installs {wanted} "
-            f"({where / 'requirements.txt'}:{line}): plan with {wanted} "
+    return (f"this plan was made by mlops-infra {running}; `pulumi up` in {Path(stack_dir)} installs {wanted} "
+            f"({path}:{line}): plan with {wanted} "
             f"(`pip install 'mlops-infra=={wanted}'`), or change the pin to {running}")
 
 
-_REQUIREMENT_PIN = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*==(?!=)\s*"
-                               r"([^\s;,#*]+)\s*(?:[;#].*)?$")
-_NESTED_FILE = re.compile(r"^(?:-c|-r|--constraint|--requirement)(?:\s*=\s*|\s+)(\S+)\s*(?:#.*)?$")
+# -- a stack's requirements.txt, read as pip reads it -------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequirementPin:
+    """An exact pin pip reads in a requirements file: ``name`` (PEP 503 normalised), ``version`` (of the ``==``
+    specifier, as written), ``path`` and ``line`` (the first of the lines a trailing backslash joins),
+    ``constraint`` (read from a ``-c`` file: it fixes the version of whatever installs that name)."""
+
+    name: str
+    version: str
+    path: Path
+    line: int
+    constraint: bool
+
+
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+"""pip's ``COMMENT_RE`` (pip 23.2.1 ``src/pip/_internal/req/req_file.py`` line 46): ``#`` at the start of a line or
+after whitespace starts a comment; ``pkg==1.0#x`` has none."""
+_ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+"""pip's ``ENV_VAR_RE`` (req_file.py line 52): ``${NAME}`` is replaced by a non-empty environment variable."""
+_URL = re.compile(r"^(http|https|file):", re.I)
+"""pip's ``SCHEME_RE`` (req_file.py line 45): a ``-r``/``-c`` target fetched as a URL, which is not read here."""
+_OPTIONS = {("-i", "--index-url", "--pypi-url"): "index_url", ("--extra-index-url",): "extra_index_urls",
+            ("--no-index",): None, ("-c", "--constraint"): "constraints", ("-r", "--requirement"): "requirements",
+            ("-e", "--editable"): "editables", ("-f", "--find-links"): "find_links", ("--no-binary",): "no_binary",
+            ("--only-binary",): "only_binary", ("--prefer-binary",): None, ("--require-hashes",): None,
+            ("--pre",): None, ("--trusted-host",): "trusted_hosts", ("--use-feature",): "features_enabled",
+            ("--global-option",): "global_options", ("--hash",): "hashes", ("-C", "--config-settings"): "config"}
+"""The options a requirements file line may carry, as pip 23.2.1 declares them (req_file.py ``SUPPORTED_OPTIONS``
+and ``SUPPORTED_OPTIONS_REQ``, lines 54-75; their spellings in ``src/pip/_internal/cli/cmdoptions.py``): option
+strings -> the destination of a value (appended), None for a flag. Parsed with :mod:`optparse` as pip does, so
+``-cFILE``, ``--constraint=FILE`` and an unambiguous prefix (``--constr FILE``) are read as pip reads them."""
+
+_MAX_FILES = 32
+
+
+def requirement_pins(stack_dir: Path) -> dict[str, RequirementPin]:
+    """Each distribution ``pip install -r requirements.txt`` run in ``stack_dir`` pins with ``==`` (a requirement
+    or a constraint; not ``===`` nor ``==X.*``) -> its first pin, in the order pip reads the lines. Pulumi runs that
+    command there when it creates a stack's virtualenv (pulumi/pulumi ``sdk/python/toolchain/pip.go``
+    ``InstallDependencies``: ``pipCmd.Dir = cwd``).
+
+    The file is read as pip reads it (pip's "Requirements File Format",
+    https://pip.pypa.io/en/stable/reference/requirements-file-format/; pip 23.2.1
+    ``src/pip/_internal/req/req_file.py``): a line ending in a backslash continues on the next (``join_lines``, line
+    461; not a comment line), comments are stripped after that (``ignore_comments``, 492), ``${VAR}`` is expanded
+    (``expand_env_variables``, 503); a line is split into the requirement and its options at the first word starting
+    with ``-`` (``break_args_options``, 416), so ``name==1.0 --hash=sha256:...`` is a pin of 1.0; a line of options
+    alone naming ``-r``/``-c`` files is followed at that point, the path joined to the directory of the file naming
+    it (``_parse_and_recurse``, 337-364: ``os.path.join(os.path.dirname(filename), req_path)``). The requirement is
+    parsed as PEP 508 by ``packaging.requirements.Requirement`` (pip's own parser, vendored); one whose environment
+    marker is false for this interpreter is skipped, as pip skips it (with ``extra`` empty; the stack's virtualenv is
+    made by the ``python`` Pulumi finds, usually this one). An ``-e``/path/URL line pins nothing. A missing or
+    unreadable file, a URL, a line pip would refuse (pip then says so at ``pulumi up``), and a file already being
+    read (pip would recurse for ever) are skipped."""
+    found: dict[str, RequirementPin] = {}
+    for pin in _read_pins(Path(stack_dir) / "requirements.txt", False, []):
+        found.setdefault(pin.name, pin)
+    return found
+
+
+def _read_pins(path: Path, constraint: bool, reading: list[Path]) -> list[RequirementPin]:
+    """The pins of one requirements file and of the files it names, in pip's order (see :func:`requirement_pins`)."""
+    if path in reading or len(reading) >= _MAX_FILES:
+        return []
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return []
+    pins: list[RequirementPin] = []
+    for number, line in _logical_lines(text):
+        split = _split_line(line)
+        if split is None:
+            continue
+        requirement, options = split
+        nested = options.get("requirements") or options.get("constraints")
+        if not requirement and not options.get("editables") and nested:
+            if not _URL.search(nested[0]):
+                target = Path(os.path.normpath(os.path.join(os.path.dirname(path), nested[0])))
+                pins += _read_pins(target, not options.get("requirements"), [*reading, path])
+            continue
+        pin = _pin_of(requirement, path, number, constraint) if requirement else None
+        if pin is not None:
+            pins.append(pin)
+    return pins
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """(first line number, text) of each line pip reads: continuations joined, comments stripped, empty lines
+    dropped, ``${VAR}`` expanded (pip 23.2.1 req_file.py ``preprocess``, lines 156-165)."""
+    joined: list[tuple[int, str]] = []
+    start, parts = 0, []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.endswith("\\") and not _COMMENT.match(line):
+            start = start if parts else number
+            parts.append(line.strip("\\"))
+            continue
+        line = " " + line if _COMMENT.match(line) else line
+        joined.append((start, "".join([*parts, line])) if parts else (number, line))
+        parts = []
+    if parts:
+        joined.append((start, "".join(parts)))
+    lines = []
+    for number, line in joined:
+        line = _COMMENT.sub("", line).strip()
+        if line:
+            lines.append((number, _ENV_VAR.sub(lambda m: os.environ.get(m.group(1)) or m.group(0), line)))
+    return lines
+
+
+def _split_line(line: str) -> tuple[str, dict[str, Any]] | None:
+    """A logical line's requirement text and its options (destination -> values, see :data:`_OPTIONS`), split as pip
+    splits them (``break_args_options`` then ``shlex.split`` and :mod:`optparse`); None where pip would refuse it."""
+    import shlex
+
+    words = line.split(" ")
+    first = next((i for i, word in enumerate(words) if word.startswith("-")), len(words))
+    try:
+        options, _ = _option_parser().parse_args(shlex.split(" ".join(words[first:])))
+    except ValueError:
+        return None
+    return " ".join(words[:first]), {k: v for k, v in vars(options).items() if v}
+
+
+@cache
+def _option_parser() -> Any:
+    """An :mod:`optparse` parser of :data:`_OPTIONS` that raises ValueError where pip's raises
+    ``OptionParsingError`` (req_file.py ``build_parser``, 438-458)."""
+    import optparse
+
+    def refuse(status: int = 0, msg: str | None = None) -> None:
+        raise ValueError(msg)
+
+    parser = optparse.OptionParser(add_help_option=False)
+    parser.exit = refuse  # type: ignore[method-assign]
+    for strings, dest in _OPTIONS.items():
+        if dest:
+            parser.add_option(*strings, dest=dest, action="append")
+        else:
+            parser.add_option(*strings, action="store_true")
+    return parser
+
+
+def _pin_of(text: str, path: Path, line: int, constraint: bool) -> RequirementPin | None:
+    """The exact pin of a PEP 508 requirement (see :func:`requirement_pins`), else None."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:  # a path or an archive URL: pip installs it as a link, no version pinned
+        return None
+    if requirement.url or (requirement.marker is not None and not requirement.marker.evaluate({"extra": ""})):
+        return None
+    exact = sorted(s.version for s in requirement.specifier if s.operator == "==" and not s.version.endswith(".*"))
+    if not exact:
+        return None
+    return RequirementPin(canonicalize_name(requirement.name), exact[0], path, line, constraint)
 
 
 def pinned_sdk_versions(stack_dir: Path) -> dict[str, tuple[str, Path, int]]:
     """Each distribution of :data:`mlops_infra.sdk_pins.SDK_PINS` that ``stack_dir/requirements.txt`` pins with
-    ``==`` -> (version, file, line): on a line of that file, or of a ``-c``/``-r`` file it names, read as pip reads
-    it, relative to the naming file (pip 23.2.1 ``src/pip/_internal/req/req_file.py`` 337-364,
-    ``_parse_and_recurse``: ``os.path.join(os.path.dirname(filename), req_path)``); a URL or a missing, unreadable
-    file is skipped. The first pin of a name counts. Names are compared as PEP 503 normalises them."""
+    ``==`` -> (version, file, line), as pip reads the file and the ``-c``/``-r`` files it names
+    (:func:`requirement_pins`)."""
     from mlops_infra.sdk_pins import SDK_PINS
 
-    found: dict[str, tuple[str, Path, int]] = {}
-    pending, seen = [Path(stack_dir) / "requirements.txt"], set()
-    while pending and len(seen) < 16:
-        path = pending.pop(0)
-        if path in seen:
-            continue
-        seen.add(path)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            continue
-        for number, line in enumerate(lines, 1):
-            text = line.strip()
-            nested = _NESTED_FILE.match(text)
-            if nested and "://" not in nested.group(1):
-                pending.append(Path(os.path.normpath(path.parent / nested.group(1))))
-                continue
-            pin = _REQUIREMENT_PIN.match(text)
-            name = re.sub(r"[-_.]+", "-", pin.group(1)).lower() if pin else None
-            if pin and name in SDK_PINS and name not in found:
-                found[name] = (pin.group(2), path, number)
-    return found
+    return {name: (pin.version, pin.path, pin.line) for name, pin in requirement_pins(stack_dir).items()
+            if name in SDK_PINS}
 
 
 def _sdk_pin_warning(stack_dir: Path) -> str | None:

@@ -63,7 +63,7 @@ def test_pinned_version_reads_only_an_exact_pin(tmp_path: Path, line: str, pinne
     from mlops_infra.stacks import pinned_version
 
     (tmp_path / "requirements.txt").write_text(f"# comment\n\n{line}\n")
-    assert pinned_version(tmp_path) == (None if pinned is None else (pinned, 3))
+    assert pinned_version(tmp_path) == (None if pinned is None else (pinned, tmp_path / "requirements.txt", 3))
 
 
 def test_equal_releases_are_the_same_version(tmp_path: Path) -> None:
