@@ -26,6 +26,8 @@ Contract:
 - :func:`requirement_pins` is the one reader of a stack's ``requirements.txt`` behind both warnings: the exact pins
   ``pip install -r requirements.txt`` reads there, following pip's requirements file format (continuations,
   comments, per-requirement options such as ``--hash``, ``-r``/``-c`` includes, environment markers).
+- :func:`policy_pack_files` writes ``mlops-infra policy-pack``'s directory, its ``requirements.txt`` pinned to
+  :func:`mlops_infra.sdk_pins.policy_pin_lines`.
 """
 
 from __future__ import annotations
@@ -413,9 +415,17 @@ def policy_pack_files(system_name: str, system_file: Path, target: Path, venv: P
     ``PulumiPolicy.yaml`` (the Python runtime), ``__main__.py`` (serves
     :mod:`mlops_infra.program.policy_pack` for ``system_file``, named relative to the pack so the
     directory can move with the repository) and ``requirements.txt`` (this mlops-infra with the
-    ``policy`` extra, from where it was installed: :func:`requirement_line`)."""
+    ``policy`` extra, from where it was installed: :func:`requirement_line`, and the Pulumi SDKs and pulumi-policy
+    at the versions this mlops-infra is tested with, :func:`mlops_infra.sdk_pins.policy_pin_lines`; no constraints file
+    and no protobuf pin, for the reason :mod:`mlops_infra.sdk_pins` gives). Pulumi fills the pack's virtualenv from
+    that file as it fills a stack's (``pulumi install`` in the pack directory: pulumi/pulumi
+    ``pkg/cmd/pulumi/install/install.go`` -> ``policy.InstallPolicyPackDependencies`` -> the Python language host's
+    ``InstallDependencies``), so the pins decide the SDK and pulumi-policy the pack runs."""
+    from mlops_infra.sdk_pins import policy_pin_lines
+
     relative = _relative(system_file, target)
     requirement = requirement_line(installed, target).replace("[pulumi]", "[policy]")
+    pins = "".join(f"{line}\n" for line in policy_pin_lines())
     return {
         "PulumiPolicy.yaml": _dump_header(
             f"CrossGuard policy pack of the {system_name} ML system (mlops-infra policy-pack): the guardrails\n"
@@ -423,8 +433,11 @@ def policy_pack_files(system_name: str, system_file: Path, target: Path, venv: P
             {"description": f"mlops-infra guardrails of {system_name} (docs/guardrails.md).",
              "runtime": _runtime(venv, target), "version": "0.1.0"}),
         "__main__.py": POLICY_PROGRAM.format(name=system_name, pack=target.as_posix(), system_file=relative),
-        "requirements.txt": ("# What Pulumi installs into the policy pack's virtualenv: this mlops-infra with the policy\n"
-                             f"# extra (pulumi-policy).\n{requirement}\n"),
+        "requirements.txt": (
+            "# What Pulumi installs into the policy pack's virtualenv: this mlops-infra with the policy extra,\n"
+            "# and the Pulumi SDKs and pulumi-policy at the versions it is tested with (mlops_infra/sdk_pins.py).\n"
+            "# No protobuf pin: pulumi-policy 1.21 requires protobuf 5.29, which pip picks.\n"
+            f"{requirement}\n{pins}"),
     }
 
 
