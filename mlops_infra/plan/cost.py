@@ -40,7 +40,8 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
 - Scheduled drift/quality jobs (monitors whose facts carry ``jobInstanceType``,
   ``jobScheduleSeconds`` and ``jobMaxRuntimeSeconds``, see ``compile/drift_job.py``): runs per
   month (730 h / the schedule: an interval, not a cron, so an average month's count, maybe
-  fractional) x the max runtime in hours x the hourly price of one ``jobInstanceType``: the
+  fractional; on AWS the interval the EventBridge schedule runs at, whole minutes: :func:`drift_interval`)
+  x the max runtime in hours x the hourly price of one ``jobInstanceType``: the
   SageMaker Processing price on AWS; on Kubernetes the EC2 price of a node of that shape. The
   ceiling assumes each run lasts its whole max runtime. On AWS the floor equals it (SageMaker
   starts an instance for each run; how long a run really takes is not known and none is invented,
@@ -85,6 +86,7 @@ from typing import Any
 
 from mlops_infra import catalog
 from mlops_infra.canary_size import FLEET_PROVISIONING_SECONDS, canary_instances, fleet_swap_instances
+from mlops_infra.compile.aws.schedules import rate_minutes
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
 from mlops_infra.policy.facts import component_facts
@@ -390,13 +392,31 @@ def _monitor(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str,
     hourly, note = pricer.hourly(instance, "processing")
     if hourly is None:
         return None
+    every, rounded = drift_interval(every, pricer.cloud)
     runs, hours = HOURS_PER_MONTH * 3600 / every, seconds / 3600
     ceiling = runs * hours * hourly
     basis = f"{round(runs, 2):g} runs/month x up to {round(hours, 2):g} h x {pricer.shown(instance)} @ ${hourly:g}/h"
     if pricer.cloud == "kubernetes":
         return 0.0, ceiling, basis, _join(note, "floor 0: it may fit on nodes already up; "
                                                 "ceiling: a node of this shape per run")
-    return ceiling, ceiling, basis, _join(note, "each run at its max runtime (a ceiling)")
+    return ceiling, ceiling, basis, _join(note, rounded, "each run at its max runtime (a ceiling)")
+
+
+def drift_interval(every: float, cloud: str) -> tuple[float, str]:
+    """(seconds between two runs of a drift job scheduled every ``every`` seconds, a note when that
+    is not ``every``). On AWS the job is started by an EventBridge Scheduler rate expression, which
+    counts whole minutes: the compiler rounds the interval up to them
+    (:func:`mlops_infra.compile.aws.schedules.rate_minutes`, the one rule), so a ``30s`` schedule runs
+    every minute and a ``90s`` one every 2 minutes (audit pricing45-1: priced at the spec's interval,
+    a ``30s`` job cost twice its bill). On Kubernetes the interval as given (the CronJob's cron rounds
+    some, see the module contract)."""
+    if cloud != "aws":
+        return every, ""
+    minutes = rate_minutes(math.ceil(every))
+    if minutes * 60 == every:
+        return every, ""
+    return minutes * 60, (f"runs every {minutes} minute{'' if minutes == 1 else 's'}, not every {every:g} s: "
+                          "an EventBridge rate counts whole minutes")
 
 
 _PRICED: dict[str, Callable[[dict[str, Any], _Pricer], tuple[float, float, str, str] | None]] = {
@@ -616,10 +636,9 @@ def drift_peak(facts: dict[str, Any], pricer: _Pricer) -> float | None:
     nothing waits for the one before (no retrain gate on drift jobs; "Parallelism configurations are
     applied per execution. For example, if two executions are started they can each run ...",
     https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-pipeline.html), so
-    ceil(``jobMaxRuntimeSeconds`` / ``jobScheduleSeconds``) may run at once: 1 for any schedule of at
-    least its 5-minute minimum runtime (``compile/drift_job.max_runtime_seconds``), up to 5 for a
-    1-minute one (the schedule rounds up to whole minutes, ``compile/aws/schedules.rate_expression``,
-    so this is a bound). A 6-hourly run costs the instance's price per hour while it runs, not 1/6 of it."""
+    ceil(``jobMaxRuntimeSeconds`` / the interval) may run at once, the interval the schedule runs at
+    (:func:`drift_interval`: whole minutes): 1 for any schedule of at least its 5-minute minimum runtime
+    (``compile/drift_job.max_runtime_seconds``), up to 5 for a 1-minute (or shorter) one. A 6-hourly run costs the instance's price per hour while it runs, not 1/6 of it."""
     instance, every, seconds = (facts.get(key) for key in
                                 ("jobInstanceType", "jobScheduleSeconds", "jobMaxRuntimeSeconds"))
     if not (isinstance(instance, str) and _positive(every) and _positive(seconds)):
@@ -627,6 +646,7 @@ def drift_peak(facts: dict[str, Any], pricer: _Pricer) -> float | None:
     hourly, _ = pricer.hourly(instance, "processing")
     if hourly is None:
         return None
+    every = drift_interval(every, pricer.cloud)[0]
     at_once = 1 if pricer.cloud == "kubernetes" else max(1, math.ceil(seconds / every))
     return at_once * hourly
 

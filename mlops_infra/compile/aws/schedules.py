@@ -106,9 +106,19 @@ def aws_cron_expressions(text: str) -> list[str]:
             f"cron({minute} {hour} ? {month} {aws_day_of_week(dow)} *)"]
 
 
+def rate_minutes(seconds: int) -> int:
+    """The minutes between two runs of an interval of ``seconds``: rounded up to whole minutes, at least
+    one. EventBridge Scheduler's rate expressions count whole minutes ("rate(value unit)", unit
+    ``minutes | hours | days``, https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html;
+    aws/aws-cdk ``packages/aws-cdk-lib/aws-scheduler`` ``Schedule.rate``: "The minimum interval is 1
+    minute"), so this is the interval the schedule runs at; the plan's cost prices it (``plan/cost.py``
+    ``drift_interval``, audit pricing45-1)."""
+    return max(1, -(-seconds // 60))
+
+
 def rate_expression(seconds: int) -> str:
-    """``rate(N unit)`` for an interval, rounded up to whole minutes (at least one)."""
-    minutes = max(1, -(-seconds // 60))
+    """``rate(N unit)`` for an interval, rounded up to whole minutes (at least one: :func:`rate_minutes`)."""
+    minutes = rate_minutes(seconds)
     for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
         if minutes % size == 0:
             count = minutes // size
