@@ -88,12 +88,15 @@ from mlops_infra import catalog
 from mlops_infra.canary_size import FLEET_PROVISIONING_SECONDS, canary_instances, fleet_swap_instances
 from mlops_infra.compile.aws.schedules import rate_minutes
 from mlops_infra.graph import DesiredGraph
+from mlops_infra.plan.instance_quotas import update_beside
 from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
 from mlops_infra.policy.facts import component_facts
 from mlops_infra.policy.model import CostCeiling
 from mlops_infra.policy.rules import borrowed_nodes, unbounded_borrowing
 from mlops_infra.spec.cost import peak_nodes
 from mlops_infra.spec.monitoring import DRIFT_METRICS
+from mlops_infra.spec.rolling_batch import rolling_batch
+from mlops_infra.spec.serving import Rollout
 from mlops_infra.state.model import PriorState
 
 REFERENCE_START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -568,7 +571,8 @@ def hourly_ceiling(graph: DesiredGraph) -> CostCeiling:
     """``graph``'s cost per hour at full scale (the ``max_hourly_cost_usd`` guardrail,
     :func:`mlops_infra.plan.guardrails.cost_ceiling`): what runs at once, each item at what it costs
     per hour while it runs, never a monthly average. Endpoints and Kubernetes clusters run all month,
-    so their monthly ceiling / 730 h is that (max replicas, max nodes). The items that run part of the
+    so their monthly ceiling / 730 h is that (max replicas, max nodes); an endpoint adds what its
+    update runs beside that fleet (:func:`update_peaks`), so it is counted at its update's peak. The items that run part of the
     time are counted while they run (``at_peak``, :func:`running_peaks`): AWS training at its
     clusters' peak (:func:`training_peaks`: a weekly 12 h run of 2 nodes is 2 nodes' price per hour
     while it runs, not 4.33 x 12 / 730 of it), each drift job at its runs at once
@@ -585,6 +589,10 @@ def hourly_ceiling(graph: DesiredGraph) -> CostCeiling:
     for address in replaced:
         per_hour.pop(address, None)
     per_hour.update(peaks)
+    for address, usd in update_peaks(after, pricer).items():
+        if address in per_hour:  # its fleet is priced: the update's fleet beside it, at the same price
+            per_hour[address] += usd
+            peaks[address] = per_hour[address]
     jobs = {address for address, f in after.items() if f.get("kind") == "training_job"} if pricer.cloud == "aws" else set()
     unpriced = pricer.unpriced - jobs  # priced (or not) at their clusters' peak
     items = tuple(sorted(per_hour.items(), key=lambda item: (-item[1], item[0])))
@@ -622,6 +630,52 @@ def running_peaks(after: dict[str, dict[str, Any]],
             peaks[address] = usd
             replaced.add(address)
     return peaks, replaced, unbounded
+
+
+def update_peaks(after: dict[str, dict[str, Any]], pricer: _Pricer) -> dict[str, float]:
+    """``{endpoint address: USD per hour}`` of what an update of each endpoint runs beside its fleet at
+    full scale (audit pricing45-5: the cap counted max replicas only, while a canary's finish runs 3 x
+    the fleet). On SageMaker every endpoint update is a fleet swap that keeps the old fleet while the
+    new one is provisioned and for the termination wait (SageMaker API reference
+    ``BlueGreenUpdatePolicy``: "creates a new fleet during the deployment while maintaining the old
+    fleet"; botocore ``UpdateEndpoint``: "Deploys the EndpointConfig ... to a new fleet of instances
+    ... and then deletes the old instances"): the instances
+    :func:`mlops_infra.plan.instance_quotas.update_beside` counts for the quotas (the fleet again; a
+    canary's finish the fleet plus its last size, ``canary_size.fleet_swap_instances``; a rolling
+    update one batch, ``spec/rolling_batch.rolling_batch``, as compiled). On Kubernetes the new
+    revision runs beside the serving one: a canary at its last step's size, at least ``minReplicas``
+    (KServe puts them on every revision, see :func:`rollout_extra`), a blue/green the fleet again (the
+    old one is kept for the bake), Knative's own switch (rolling, all_at_once) the new revision's
+    ``minReplicas`` until it takes the traffic. Nothing orders one endpoint's update after another's,
+    so each is counted: an upper bound, as ``max_gpus``'s borrowing. An endpoint without a price, or
+    without a node shape, adds nothing here (its fleet's line says why)."""
+    out: dict[str, float] = {}
+    for address, f in sorted(after.items()):
+        if f.get("kind") != "endpoint" or not f.get("instanceType"):
+            continue
+        pricer.address = address
+        hourly, _ = pricer.hourly(f["instanceType"], "inference")
+        if hourly is not None:
+            out[address] = update_instances(f, pricer.cloud) * hourly
+    return out
+
+
+def update_instances(facts: dict[str, Any], cloud: str) -> int:
+    """The instances (replicas) an update of the endpoint of ``facts`` runs beside its fleet at full scale
+    (:func:`update_peaks`)."""
+    low, fleet = _replica_range(facts, cloud)
+    rollout = facts.get("rollout") or {}
+    strategy, steps = rollout.get("strategy"), [int(s) for s in rollout.get("steps") or ()]
+    if cloud == "kubernetes":
+        if strategy == "canary":
+            return max(low, canary_instances(steps[-1] if steps else 100, fleet))
+        return fleet if strategy == "blue_green" else low
+    if strategy == "canary":
+        return update_beside(fleet, canary_percent=steps[-1] if steps else 100)
+    if strategy == "rolling":  # the compiled batch: rolling_batch reads the steps only
+        percent = rolling_batch(Rollout.model_construct(steps=steps))
+        return update_beside(fleet, batch={"type": "CAPACITY_PERCENT", "value": percent})
+    return update_beside(fleet)
 
 
 def drift_peak(facts: dict[str, Any], pricer: _Pricer) -> float | None:

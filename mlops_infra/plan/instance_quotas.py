@@ -127,7 +127,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_infra.canary_size import canary_instances
+from mlops_infra.canary_size import canary_instances, fleet_swap_instances
 from mlops_infra.graph import DesiredGraph, DesiredResource, is_ref
 from mlops_infra.name_lists import join_names
 
@@ -200,15 +200,28 @@ def _count(value: Any) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
-def _update_extra(endpoint: DesiredResource, fleet: int) -> int:
-    """What an update of ``endpoint`` provisions beside its ``fleet`` (module contract)."""
-    rolling = (endpoint.inputs.get("deploymentConfig") or {}).get("rollingUpdatePolicy")
-    if not rolling:
+def update_beside(fleet: int, *, canary_percent: int = 0, batch: Mapping[str, Any] | None = None) -> int:
+    """What an update of an endpoint whose ``fleet`` serves provisions beside it (module contract): a
+    canary rollout whose last step is ``canary_percent`` the fleet again plus the canary's last size
+    (its finish's swap, :func:`mlops_infra.canary_size.fleet_swap_instances`); a rolling update one
+    ``batch`` (``rollingUpdatePolicy.maximumBatchSize``: a count, or a percent of the fleet); any other
+    update, a blue/green fleet swap, the fleet again. The one reading of an update's extra fleet: the
+    quota checks here and the cost cap (``plan/cost.update_peaks``) use it."""
+    if canary_percent:
+        return fleet_swap_instances(canary_percent, fleet)[1]
+    if batch is None:
         return fleet
-    batch = rolling.get("maximumBatchSize") or {}
     if batch.get("type") == "INSTANCE_COUNT":
         return min(fleet, _count(batch.get("value")))
     return math.ceil(fleet * _count(batch.get("value")) / 100)
+
+
+def _update_extra(endpoint: DesiredResource, fleet: int, rollout: Any) -> int:
+    """What an update of ``endpoint`` provisions beside its ``fleet`` (:func:`update_beside`)."""
+    if _canary_size(rollout, fleet):
+        return update_beside(fleet, canary_percent=_count(rollout["steps"][-1]))
+    rolling = (endpoint.inputs.get("deploymentConfig") or {}).get("rollingUpdatePolicy")
+    return update_beside(fleet, batch=(rolling.get("maximumBatchSize") or {}) if rolling else None)
 
 
 def _canary_size(rollout: Any, fleet: int) -> int:
@@ -236,10 +249,9 @@ def _endpoint_uses(graph: DesiredGraph) -> Iterator[tuple[str, str, Use]]:
             start = _count(variant.get("initialInstanceCount"))
             most = max(start, maxima.get(f"endpoint/{endpoint.inputs.get('name')}/variant/{variant.get('variantName')}",
                                          0))
-            canary = _canary_size(graph.rollouts.get(endpoint.address), most)
-            yield "endpoint", instance_type, Use(endpoint.address, start, most,
-                                                 most + canary if canary else _update_extra(endpoint, most),
-                                                 canary=canary)
+            rollout = graph.rollouts.get(endpoint.address)
+            yield "endpoint", instance_type, Use(endpoint.address, start, most, _update_extra(endpoint, most, rollout),
+                                                 canary=_canary_size(rollout, most))
     for component in graph.resources:
         facts = component.inputs
         if component.custom or facts.get("kind") != "endpoint" or facts.get("deployed") is not False:

@@ -116,14 +116,20 @@ def test_llm_platform_prod_counts_what_its_jobs_run(tmp_path: Path, monkeypatch:
     target = '    target: {kind: aws, region: us-west-2, account: "444444444444"}\n'
     assert text.count(target) == 1
     spec = tmp_path / "mlsystem.yaml"
-    spec.write_text(text.replace(target, target + "    guardrails: {max_hourly_cost_usd: 800}\n"))
+    # 1300: the endpoints count at their update's peak (audit pricing45-5), the $800 this test set passed without it
+    spec.write_text(text.replace(target, target + "    guardrails: {max_hourly_cost_usd: 1300}\n"))
     system = load_system(spec, "prod").system
     ceiling = cost_ceiling(compile_system(system, "prod"))
     items = dict(ceiling.by_item)
     # finetune-chat asks for 2 of h100-train's max 4 nodes, train-embedder for 1 of a100-train's max 2
     assert items["clusters.h100-train"] == pytest.approx(2 * usd["ml.p5.48xlarge"])
     assert items["clusters.a100-train"] == pytest.approx(1 * usd["ml.p4d.24xlarge"])
-    assert ceiling.not_counted == () and ceiling.usd_per_hour < 800
+    # chat (canary, prod max 8): 8 + its finish's new fleet 8 + the canary's last 8; embeddings (blue_green,
+    # max 8): 8 + the new fleet 8; reranker (rolling [25, ...], max 6): 6 + one batch of ceil(25% x 6) = 2
+    assert items["endpoints.chat"] == pytest.approx(24 * usd["ml.p4d.24xlarge"])
+    assert items["endpoints.embeddings"] == pytest.approx(16 * usd["ml.g5.xlarge"])
+    assert items["endpoints.reranker"] == pytest.approx(8 * usd["ml.g6.xlarge"])
+    assert ceiling.not_counted == () and 800 < ceiling.usd_per_hour < 1300
     (result,) = [r for r in evaluate(compile_system(system, "prod"), guardrail_settings(system, "prod"))
                  if r.rule == "max_hourly_cost_usd"]
     assert result.status == "pass", [f.message for f in result.findings]

@@ -106,16 +106,18 @@ def test_the_catalog_prices_the_figures_are_computed_from() -> None:
 
 def test_a_six_hourly_drift_job_counts_its_instance_while_it_runs() -> None:
     found = ceiling(DRIFT, "prod")
-    # the endpoint's 1 x $0.257 + one drift run's ml.m5.xlarge at $0.257 (was 121.67 x 1 h x 0.257 / 730 = $0.043)
-    assert dict(found.by_item) == {"endpoints.api": pytest.approx(0.257), "monitors.api-drift": pytest.approx(0.257)}
-    assert found.usd_per_hour == pytest.approx(0.514) and found.at_peak == ("monitors.api-drift",)
+    # one drift run's ml.m5.xlarge at $0.257 (was 121.67 x 1 h x 0.257 / 730 = $0.043); the endpoint at its
+    # canary's finish (audit pricing45-5): its 1 instance, the new fleet's 1 and the canary's last 1 (100% of 1)
+    assert dict(found.by_item) == {"endpoints.api": pytest.approx(3 * 0.257), "monitors.api-drift": pytest.approx(0.257)}
+    assert found.usd_per_hour == pytest.approx(4 * 0.257)
+    assert found.at_peak == ("endpoints.api", "monitors.api-drift")
     for result in results(DRIFT, "prod"):
         (finding,) = result.findings
         assert (result.status, result.level) == ("fail", "mandatory")
         assert finding.message == (
-            "prod may cost $0.51/h at full scale, over its cap of $0.50/h (endpoints.api: $0.26/h; "
+            "prod may cost $1.03/h at full scale, over its cap of $0.50/h (endpoints.api: $0.77/h; "
             "monitors.api-drift: $0.26/h); counted at their peak (what may run at once, not a monthly average): "
-            "monitors.api-drift")
+            "endpoints.api, monitors.api-drift")
 
 
 def test_drift_runs_that_overlap_on_aws_are_counted_at_once() -> None:

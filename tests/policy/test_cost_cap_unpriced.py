@@ -79,8 +79,10 @@ def test_once_the_price_is_in_the_catalog_the_cap_is_checked(tmp_path: Path, mon
     system = loaded(text, "prod").system
     ceiling = cost_ceiling(compile_system(system, "prod"))
     assert (ceiling.not_counted, ceiling.missing_regions) == ((), ())
-    assert ceiling.usd_per_hour == pytest.approx(4 * usd)  # api: 4 replicas at full scale
-    assert cap_result(text, "prod").status == "pass"  # $5.63/h <= $50
+    # api: 4 replicas at full scale, and its canary's finish beside them: the new fleet's 4 + the canary's last
+    # 4 (100% of 4), 12 in all (audit pricing45-5: the cap counted the 4 only)
+    assert ceiling.usd_per_hour == pytest.approx(12 * usd)
+    assert cap_result(text, "prod").status == "pass"  # $16.90/h <= $50
     over = edit(text, ("max_hourly_cost_usd: 50}", "max_hourly_cost_usd: 5}"))
     (finding,) = cap_result(over, "prod").findings
     assert "over its cap of $5.00/h" in finding.message and "no price" not in finding.message
