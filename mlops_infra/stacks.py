@@ -340,11 +340,12 @@ def pinned_sdk_versions(stack_dir: Path) -> dict[str, tuple[str, Path, int]]:
 
 def _sdk_pin_warning(stack_dir: Path) -> str | None:
     """The warning of :func:`pinned_version_warning` for provider SDK pins other than :data:`SDK_PINS`, else None
-    (the ``pulumi`` SDK itself is no provider: the plan's rules do not depend on it)."""
+    (the ``pulumi`` SDK itself is no provider: the plan's rules do not depend on it). Versions compare as PEP 440
+    does (:func:`_same_version`): ``==7.51.1.0`` installs the 7.51.1 release pip finds."""
     from mlops_infra.sdk_pins import PROVIDER_SDKS, SDK_PINS
 
     other = {name: pin for name, pin in pinned_sdk_versions(stack_dir).items()
-             if name in PROVIDER_SDKS and pin[0] != SDK_PINS[name]}
+             if name in PROVIDER_SDKS and not _same_version(pin[0], SDK_PINS[name])}
     if not other:
         return None
     pins = ", ".join(f"{name} {version} ({path}:{line})" for name, (version, path, line) in other.items())

@@ -159,3 +159,12 @@ def test_unreadable_cyclic_and_url_includes_are_skipped(tmp_path: Path):
     (stack / "requirements.txt").write_text((stack / "requirements.txt").read_text() + "-r bad.txt\n")
     assert {n: (p.version, p.path.name, p.line) for n, p in requirement_pins(stack).items()} == {
         "pulumi-aws": ("7.60.0", "a.txt", 2)}
+
+
+def test_a_pin_equal_to_the_table_under_pep_440_is_no_warning(tmp_path: Path):
+    """Fails before: the SDK pins were compared as text, so ``==7.51.1.0`` (the same release to pip: PEP 440 pads
+    the release segment with zeros) warned that ``up`` installs another provider."""
+    stack = write(tmp_path, {"requirements.txt": f"-e ../..[pulumi]\npulumi-aws=={AWS}.0\n"})
+    assert warning(stack) is None
+    write(tmp_path, {"requirements.txt": f"-e ../..[pulumi]\npulumi-aws=={AWS}.1\n"})
+    assert f"installs pulumi-aws {AWS}.1" in (warning(stack) or "")
