@@ -1,13 +1,19 @@
 """Where ``rollout.min_requests_per_step`` acts, and a warning where it does not (audit closing-40a-2).
 
 The rollout controller holds a baked step while the new version has served fewer requests than the
-minimum (``rollout/reconcile.py`` rule 10). The count is a gate reading's (``GateReading.requests``): on
-AWS the CloudWatch reader adds the canary variant's ``Invocations`` to the readings of the rollback
-alarms (``rollout/gates/cloudwatch.py``), so there is a count only when the rollout has ``rollback_on``
-alerts (without them the controller reads no gate: ``rollout/connect.py``, ``rollout/scheduled.py``
-``NoGates``); the Prometheus gates of Kubernetes count no requests yet (docs/rollout.md, "Not done yet");
-and on AWS a ``blue_green`` rollout is SageMaker's own (``compile/aws/serving.py``: no controller, the field is
-not compiled).
+minimum (``rollout/reconcile.py`` rule 10). The count is a gate reading's (``GateReading.requests``), so
+there is one only when the controller reads gates, i.e. when the rollout has ``rollback_on`` alerts
+(without them it reads none: ``rollout/connect.py``, ``rollout/scheduled.py`` ``NoGates``):
+- AWS: the CloudWatch reader adds the canary variant's ``Invocations`` to the readings of the rollback
+  alarms (``rollout/gates/cloudwatch.py``, "Requests"); a ``blue_green`` rollout is SageMaker's own
+  (``compile/aws/serving.py``: no controller, the field is not compiled).
+- Kubernetes (``canary`` and ``blue_green``, both the controller's): the Prometheus reader adds the canary
+  Knative revision's ``revision_app_request_count`` over the step (``rollout/gates/prometheus.py``,
+  "Requests"). That needs KServe's Serverless (Knative) mode, the only one the compiler writes (no
+  ``serving.kserve.io/deploymentMode`` annotation, KServe's default mode checked by the preflight:
+  ``compile/kubernetes/serving.py``, ``compile/kubernetes/prerequisites.py``); in RawDeployment
+  (Standard) mode there is no Knative revision and no queue-proxy, nothing is counted, and KServe splits
+  no traffic either, which the preflight reports.
 
 :func:`check_min_requests` warns (``min-requests-not-enforced``), per environment, at each endpoint whose
 rollout sets ``min_requests_per_step`` above 0 where it is not enforced, naming why and what would make
@@ -25,15 +31,12 @@ from mlops_infra.spec.environments import Environment
 
 
 def _why(kind: str, strategy: str, rollback_on: list[str]) -> str | None:
-    if kind == "kubernetes":
-        return ("on Kubernetes the Prometheus gates count no requests yet, so a step is never held for want of "
-                "them (docs/rollout.md, 'Not done yet'); set it in the AWS environments' overrides only")
-    if strategy != "canary":
+    if kind != "kubernetes" and strategy != "canary":
         return (f"on AWS a {strategy} rollout is SageMaker's own (no mlops-infra controller counts requests); "
                 "use strategy: canary for a floor per step")
     if not rollback_on:
-        return ("the count is read with the rollback alerts' metrics, and this canary has no rollback_on: add the "
-                "alerts that should roll it back")
+        return ("the controller counts requests with the rollback alerts' readings, and this rollout has no "
+                "rollback_on: add the alerts that should roll it back")
     return None
 
 

@@ -31,7 +31,7 @@ from mlops_infra.rollout.gates.prometheus import PrometheusGates
 from mlops_infra.rollout.model import RolloutSpec
 from mlops_infra.rollout.runner import Watch, watch
 from mlops_infra.spec import load_system
-from tests.support.kserve import seed_endpoint
+from tests.support.kserve import KServeRevisions, seed_endpoint
 from tests.support.kube_api import KubeApiStandIn, load_crds
 from tests.support.prometheus import PrometheusStack, compress_time, require
 from tests.support.queue_proxy import CanaryRouter
@@ -153,3 +153,67 @@ def test_a_sparse_canary_failing_every_request_is_rolled_back_at_the_first_step(
     assert stored["phase"] == "rolled_back"
     assert stored["reason"].startswith(("scorer-errors = ", "scorer-latency = "))
     assert "fired at step 1 (2% on version 13)" in stored["reason"]
+
+
+CANARY = NEW
+"""The Knative revision :class:`KServeRevisions` makes for version 13 (after version 12's, :data:`OLD`): the
+driver names it ``Observed.canary`` during the rollout, so the gates count its requests."""
+
+
+@pytest.fixture
+def counted_world(tmp_path):
+    """``world`` with KServe's revisions: the driver knows the canary revision, the gates count its requests."""
+    require()
+    spec, rules = compiled(60)
+    with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml")) as api, \
+            PrometheusStack(tmp_path, rules=rules) as stack:
+        kserve = KServeRevisions(api)
+        for version in (12, 13):  # OLD, then NEW
+            seed_endpoint(api, NS, NAME, version, 12)
+            kserve.sync()
+        assert kserve.of_version(NAME, "13") == [CANARY] and kserve.of_version(NAME, "12") == [OLD]
+        yield spec, api, stack
+
+
+class IdleCanary(CanaryRouter):
+    """KServe's router with a canary revision that gets none of its share (a route nobody calls at 2 %):
+    the stable revision serves everything."""
+
+    def tick(self, per_tick: int = 50) -> None:
+        self.share()
+        self.add(self.stable, per_tick)
+        self.push()
+
+
+def test_the_canary_revisions_requests_are_counted_at_every_step(counted_world):
+    """With the canary revision known, each reading carries the requests it served in the step, and a
+    version that serves its share completes all six steps."""
+    spec, api, stack = counted_world
+    seen: list = []
+    with CanaryRouter(stack, api, ISVC, SERVICE, OLD, CANARY, buckets=BUCKETS, fast_ms=FAST_MS, slow_ms=SLOW_MS,
+                      new_slow=lambda percent: 0.0) as router:
+        stack.wait_for_value(LATENCY, lambda v: v < 0.25, timeout=30)
+        roll(spec, api, stack, bake=4, seen=seen)
+    assert router.percents == [0, 2, 5, 10, 25, 75, 100]
+    assert status(api)["phase"] == "finished"
+    counted = [g.requests for p in seen for g in p.gates]
+    assert counted and None not in counted and max(counted) > 0
+    moved = [p.decision.message for p in seen if p.decision.action == "set_traffic" and "served" in p.decision.message]
+    assert moved, [p.decision.message for p in seen]
+
+
+def test_a_canary_revision_that_serves_no_request_is_held_then_rolled_back(counted_world):
+    """Its alerts never turn active (no sample), so every gate read ``ok`` and the version that served
+    nobody finished all six steps; now step 1 holds after its bake and rolls back at the gate timeout."""
+    spec, api, stack = counted_world
+    seen: list = []
+    with IdleCanary(stack, api, ISVC, SERVICE, OLD, CANARY, buckets=BUCKETS, fast_ms=FAST_MS, slow_ms=SLOW_MS,
+                    new_slow=lambda percent: 0.0) as router:
+        stack.wait_for_value('count(mlops:monitor_value{mlops_monitor="latency"})', lambda v: v >= 1, timeout=30)
+        roll(dataclasses.replace(spec, gate_timeout_seconds=6), api, stack, bake=4, seen=seen)
+    assert router.percents == [0, 2, 0]
+    stored = status(api)
+    assert stored["phase"] == "rolled_back", stored
+    assert stored["reason"].startswith("step 1 (2%): the canary served 0 requests in "), stored["reason"]
+    assert "a step without requests is no evidence" in stored["reason"]
+    assert {g.state for p in seen for g in p.gates} == {"ok"}  # the alerts alone would have passed it

@@ -72,6 +72,45 @@ every pass for twice that long flaps (its condition breaks before each ``for`` e
 starts ``for`` again: ``AlertingRule.Eval`` deletes a pending alert absent from the result). The
 reconciler rolls back after it (``rollout/reconcile.py`` rule 8).
 
+Requests (audit rolloutaws-3, the Kubernetes half). A canary revision that serves no request records
+no latency or error-rate sample (``compile/kubernetes/monitoring.py``, "Sparse traffic"), its alerts
+never turn active and every gate reads ``ok``. So, given ``canary``, every readable reading carries
+``GateReading.requests``: the requests revision ``canary`` served in the step (from ``since`` to
+``now``), counted from the queue-proxy counter the monitors read, ``revision_app_request_count``
+(:data:`COUNTER`) with ``revision_name`` = ``canary`` (and ``namespace_name`` = :attr:`namespace`), every
+``response_code_class`` (a 5xx was served too); the reconciler holds a baked step under the plan's
+``minRequestsPerStep`` (``rollout/reconcile.py`` rule 10), as on AWS (``gates/cloudwatch.py``,
+"Requests"). The counter, as Knative 1.13 to 1.18 exports it (knative/serving knative-v1.17.0):
+``pkg/queue/request_metric.go`` l.50-53 ``app_request_count``, "The number of requests that are routed
+to user-container", a ``view.Count()`` (l.143-147) keyed by pod, container, response code and class
+(l.142), recorded once per request that is not a probe (l.180-199: ``netheader.IsProbe`` requests are
+not counted); exported under the component ``revision`` (``pkg/queue/sharedmain/main.go`` l.441), so
+``revision_app_request_count``, with the revision's labels ``namespace_name`` and ``revision_name``
+(``pkg/metrics/key.go`` l.41-44) and the pod's ``pod_name`` (``pkg/metrics/tags.go``
+``PodRevisionContext`` l.96). What that means for counting:
+- One series per pod (and response class): the count sums every series of the revision.
+- A series exists only from a pod's first request (an OpenCensus view has a row for a tag set only
+  once a sample was recorded with it: go.opencensus.io v0.24.0 ``stats/view/collector.go``
+  ``collector.addSample`` makes it, ``collectedRows`` exports only those), so PromQL ``increase`` over the step misses that first sample's requests (it sees one
+  sample, or counts from it). The reader therefore fetches each series' raw samples (a range
+  selector, ``[<step> + 5m]`` at ``now``) and counts, per series, from its value at the step's start
+  (its last sample at or before ``since``, within :data:`LOOKBACK_SECONDS`, Prometheus' default
+  lookback: what an instant query at ``since`` shows), absent = 0.
+- A pod's counter restarts at 0 when its queue-proxy restarts (the count lives in memory): a sample
+  below the one before it is a reset and counts its whole value (Prometheus' own rule for counters,
+  https://prometheus.io/docs/prometheus/latest/querying/functions/#resets). A new pod is a new series.
+- Requests served since the pod's last scrape are not counted yet: a held step counts them at a
+  later pass (rule 10 waits for them). Requests counted before a pod died stay counted.
+- No series of the revision (Knative 1.19 exports OpenTelemetry metrics under other names, which the
+  compiled rules do not read either: ``spec/latency_buckets.py``) counts 0: the step holds, then rolls
+  back after the gate timeout, saying "served 0 requests" (never "enough").
+Without ``canary`` (``drivers/kserve.py`` ``observe_isvc``: no rollout of the observed version's
+revision known, its Knative Revision unreadable, or KServe's status not updated yet; and in KServe's
+RawDeployment/Standard mode, which makes no Knative revision and no queue-proxy, so there is neither
+a revision to name nor a series to count) the count is not read: ``requests`` stays None and rule 10
+does not apply (docs/rollout.md, "Not done yet"). The compiled InferenceService is Serverless
+(``compile/kubernetes/serving.py``; the preflight checks KServe's default mode).
+
 Any transport error, non-200 answer or malformed body makes every gate ``unreadable`` with the
 cause. Requests time out after ``timeout`` seconds. Standard library only, so the in-cluster CronJob
 needs nothing beyond the package.
@@ -85,6 +124,8 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from mlops_infra.rollout.model import GateReading, RolloutSpec
@@ -99,6 +140,13 @@ REVISION = "revision_name"
 RECORDING_WINDOW_SECONDS = 60
 """The range of the compiled latency and error-rate recording rules (``compile/kubernetes/monitoring.py``
 ``WINDOW_SECONDS``): a breach shows in the recorded value within it."""
+
+
+COUNTER = "revision_app_request_count"
+"""The queue-proxy's request counter, one series per pod and response class (module contract, "Requests")."""
+LOOKBACK_SECONDS = 300
+"""How far before the step's start a series' last sample is its value there: Prometheus' default
+``--query.lookback-delta`` (5m), the horizon of an instant query at ``since``."""
 
 
 SETTINGS = "mlops-rollout-settings"
@@ -174,6 +222,8 @@ class PrometheusGates:
                 readings = [self._judged(r, rules[r.name], canary)
                             if r.state in ("pending", "firing") and not rules[r.name].error else r
                             for r in readings]  # a failing rule's leftover alert stays firing (review44-core-1)
+                served = self._served(canary, since, now)
+                readings = [r if r.state == "unreadable" else replace(r, requests=served) for r in readings]
             return [_bounded(r, rules.get(r.name)) for r in readings]
         except (OSError, ValueError, KeyError, TypeError, IndexError, urllib.error.URLError) as exc:
             cause = f"Prometheus at {self.url}: {type(exc).__name__}: {exc}"[:300]
@@ -199,6 +249,16 @@ class PrometheusGates:
         if reading.state == "firing" and self._held(condition, canary, for_seconds, interval):
             return GateReading(reading.name, "firing", value, f"alert firing on revision {canary}", stable)
         return GateReading(reading.name, "pending", value, f"alert pending on revision {canary}", stable)
+
+    def _served(self, canary: str, since: float, now: float) -> float:
+        """The requests revision ``canary`` served from ``since`` to ``now`` (module contract, "Requests")."""
+        labels = f'revision_name="{_escaped(canary)}"'
+        if self.namespace is not None:
+            labels = f'namespace_name="{_escaped(self.namespace)}", {labels}'
+        reach = max(0.0, now - since) + LOOKBACK_SECONDS
+        found = self._get("/api/v1/query", {"query": f"{COUNTER}{{{labels}}}[{round(reach * 1000)}ms]",
+                                            "time": f"{now:.3f}"})
+        return sum(counted([(float(t), float(v)) for t, v in row["values"]], since) for row in found["result"])
 
     def _held(self, condition: str, canary: str, for_seconds: float, interval: float) -> bool:
         """Whether ``condition`` held for revision ``canary`` at every evaluation of the last ``for``
@@ -242,6 +302,24 @@ def _bounded(reading: GateReading, rule: Rule | None) -> GateReading:
         return reading
     return GateReading(reading.name, reading.state, reading.value, reading.detail, reading.stable,
                        2 * (rule.duration + RECORDING_WINDOW_SECONDS))
+
+
+def counted(samples: Sequence[tuple[float, float]], since: float) -> float:
+    """The requests one counter series gained after ``since``, from its raw ``(time, value)`` samples in
+    time order: from its last sample at or before ``since`` (none: 0, the series began with a request in
+    the step), a sample below the one before it being a restart from 0 (module contract, "Requests")."""
+    before = [value for stamp, value in samples if stamp <= since]
+    previous, total = (before[-1] if before else 0.0), 0.0
+    for stamp, value in samples:
+        if stamp > since:
+            total += value - previous if value >= previous else value
+            previous = value
+    return total
+
+
+def _escaped(value: str) -> str:
+    """``value`` inside a PromQL double-quoted label matcher."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _number(text: Any) -> float | None:
