@@ -73,8 +73,18 @@ def stands_for(named: Path, this: Path) -> bool:
     closing-33a-1). The state is then looked up by this system's own project and stack there, and
     apply checks the directory's Pulumi project (:func:`mlops_infra.apply.engine.check_stack_dir`).
     A file that exists and is not ``this`` (another system's, or another copy of this one, as
-    ``check_stack_dir`` refuses it) does not stand for it."""
-    return not named.is_file() or named.resolve() == this.resolve()
+    ``check_stack_dir`` refuses it) does not stand for it.
+
+    The same file is the same ``(st_dev, st_ino)`` (:func:`os.path.samefile`), not the same resolved path text: on
+    a case-insensitive disk (APFS, macOS's default) ``MLSystem.yaml`` and ``mlsystem.yaml`` are one file, and
+    :meth:`pathlib.Path.resolve` keeps the case as typed on POSIX (CPython ``posixpath._joinrealpath`` only follows
+    links), so the text differs (audit portab45-6)."""
+    if not named.is_file():
+        return True
+    try:
+        return os.path.samefile(named, this)
+    except OSError:  # ``this`` gone meanwhile: it is not that file
+        return False
 
 
 @dataclass(frozen=True)

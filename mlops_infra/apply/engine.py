@@ -443,8 +443,8 @@ def open_stack(options: StackOptions, pulumi_command: Callable[[], Any] | None =
                     options)
     config = stack_config(options)
     named = program_config(stack_dir, options.env)[1].get("mlops:systemFile")
-    if named and options.system_file and (
-            (stack_dir / named[0]).resolve() == (stack_dir / options.system_file).resolve()):
+    if named and options.system_file and (stack_dir / named[0]).is_file() and stands_for(
+            stack_dir / named[0], stack_dir / options.system_file):  # the same file, in any case (portab45-6)
         del config["mlops:systemFile"]  # already names it: the committed Pulumi.<env>.yaml is left alone
     if config:
         _pulumi(lambda: stack.set_all_config({k: auto.ConfigValue(value=v) for k, v in config.items()}), options)

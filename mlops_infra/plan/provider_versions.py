@@ -50,15 +50,13 @@ _RELEASE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 def engine_version(pep440: str) -> str:
     """``pep440`` as the SDK reports it to the engine, which stores it (``_utilities._get_semver_version``, see the
     module docstring): ``major.minor.patch`` and a pre-release tag from the first of ``pre`` (a -> alpha, b -> beta,
-    rc), ``dev``, ``local``. A version ``packaging`` cannot parse (a semver one already), or no ``packaging`` (which
-    both SDKs require), is kept as given; a plain ``major.minor.patch`` is one already (``packaging`` is not imported
+    rc), ``dev``, ``local``. A version ``packaging`` (a dependency of mlops-infra) cannot parse (a semver one already) is
+    kept as given; a plain ``major.minor.patch`` is one already (``packaging`` is not imported
     for it: the plan's path)."""
     if _RELEASE.fullmatch(pep440):
         return pep440
-    try:
-        from packaging.version import InvalidVersion, Version
-    except ImportError:  # pragma: no cover - installed with either SDK
-        return pep440
+    from packaging.version import InvalidVersion, Version
+
     try:
         parsed = Version(pep440)
     except InvalidVersion:

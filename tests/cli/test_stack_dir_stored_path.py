@@ -72,3 +72,16 @@ def test_without_a_file_a_stale_stored_path_is_a_clear_error_naming_where_it_is_
         assert f"mlops-infra plan ../../{FRAUD}" in result.stderr, result.stderr
         assert f"set mlops:systemFile to ../../{FRAUD}" in result.stderr
     assert pulumi.calls() == []
+
+
+def test_the_system_file_named_in_another_case_on_a_case_insensitive_disk_keeps_the_state(repo: Path, pulumi) -> None:
+    """macOS's APFS is case-insensitive by default: ``MLSystem.yaml`` is ``mlsystem.yaml``, yet ``Path.resolve`` keeps
+    the case as typed (audit portab45-6). A hard link models it here: two names, one (st_dev, st_ino). Before, the
+    stack directory was taken for another system's: "none found", every resource planned as new."""
+    write_backend_state(repo / "stacks/dev", fraud_dev_state())
+    stored(repo, "../../examples/fraud-detection/mlsystem.yaml")
+    other_case = repo / "examples/fraud-detection/MLSystem.yaml"
+    other_case.hardlink_to(repo / FRAUD)
+    result = run_cli("plan", "examples/fraud-detection/MLSystem.yaml", "--env", "dev")
+    assert result.code == 0, result.output
+    assert STATE_LINE in result.stdout and "none found" not in result.stdout, result.stdout
