@@ -15,8 +15,8 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
   ``autoscaling`` (facts key present and None) runs at ``minReplicas`` fixed on both targets
   (docs/semantics.md): floor = ceiling = min replicas. The floor is what runs
   (:func:`running_floor`): at least 1 wherever the target cannot run none. On Kubernetes an
-  endpoint with no node shape (no accelerator, no instance type) runs on nodes the cluster has
-  anyway: not counted.
+  endpoint with no node shape (no accelerator, no instance type) is priced as the node its pod is
+  sized for, one per replica, floor 0 (:func:`endpoint_instance`).
 - Training on AWS: SageMaker bills per run: runs per month (the cron's runs over the
   :data:`REFERENCE_DAYS` days of a year from :data:`REFERENCE_START`, divided by 12: an average
   month, as the 730 h month of the endpoints, so a weekly run counts 4.33 times and a yearly one
@@ -94,6 +94,7 @@ from mlops_infra.policy.facts import component_facts
 from mlops_infra.policy.model import CostCeiling
 from mlops_infra.policy.rules import borrowed_nodes, unbounded_borrowing
 from mlops_infra.spec.cost import peak_nodes
+from mlops_infra.spec.fit import DEFAULT_INSTANCE
 from mlops_infra.spec.monitoring import DRIFT_METRICS
 from mlops_infra.spec.rolling_batch import rolling_batch
 from mlops_infra.spec.serving import Rollout
@@ -234,8 +235,7 @@ class _Pricer:
         """(USD per hour, note) of one instance of ``instance`` for ``use`` on this target."""
         if not instance:
             if self.cloud == "kubernetes":
-                self.not_counted("no node shape (neither accelerator nor instance_type): its pods run on the "
-                          "cluster's existing nodes, not counted")
+                self.not_counted("no node shape: not counted")
             return None, ""
         key = (instance, use)
         if key not in self.prices:
@@ -271,8 +271,9 @@ def _endpoint(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str
         pricer.note(f"waits for {facts.get('model')} v{facts.get('waitingFor')}, so nothing runs yet; priced "
                     "once it is created")
         return None
-    hourly, note = pricer.hourly(facts.get("instanceType"), "inference")
-    if hourly is None:
+    instance, sized_only = endpoint_instance(facts, pricer.cloud)
+    hourly, note = pricer.hourly(instance, "inference")
+    if hourly is None or instance is None:
         return None
     low, high = replica_range(facts)
     count = replicas_text(facts, "fixed: no autoscaling") if fixed_replicas(facts) else f"{low}-{high} replicas"
@@ -280,8 +281,33 @@ def _endpoint(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str
     if floor > low:
         note = _join(note, f"at least {floor} replica runs: {_WHY_ONE[pricer.cloud]}")
         low, high = floor, max(high, floor)
-    basis = f"{count} x {pricer.shown(facts['instanceType'])} @ ${hourly:g}/h"
+    basis = f"{count} x {pricer.shown(instance)} @ ${hourly:g}/h"
+    if sized_only:
+        return 0.0, high * hourly * HOURS_PER_MONTH, basis, _join(note, SIZED_ONLY_NOTE.format(
+            node=catalog.ec2_name(instance)))
     return low * hourly * HOURS_PER_MONTH, high * hourly * HOURS_PER_MONTH, basis, note
+
+
+SIZED_ONLY_NOTE = ("no node shape (neither accelerator nor instance_type): each replica requests the cpu and memory "
+                   "of about one {node} node, the shape its pod is sized for; floor 0: the pods may fit on nodes "
+                   "already up; ceiling: a node of that shape per replica")
+
+
+def endpoint_instance(facts: dict[str, Any], cloud: str) -> tuple[str | None, bool]:
+    """(the instance an endpoint's replica is priced as, whether only its pod is sized so). A Kubernetes
+    endpoint with neither accelerator nor instance type (facts ``instanceType`` None,
+    ``compile/facts._shape``) selects no node, but its pod is sized as
+    :data:`mlops_infra.spec.fit.DEFAULT_INSTANCE` (``compile/kubernetes/serving.replica_shape``), and
+    requests, as requests and equal limits, 90% of that node's vCPUs and 85% of its memory
+    (``gpu.NodeShape.pod_requests``, ``compile/kubernetes/serving.resources``): one replica fills such a node,
+    and a cluster without room starts one per replica. It is priced as a node of that shape per
+    replica, floor 0 (the pods may fit on nodes already up), as the Kubernetes drift job's pod is
+    (:func:`_monitor`; audit pricing45-6: it was "not counted: its pods run on the cluster's existing
+    nodes")."""
+    instance = facts.get("instanceType")
+    if instance or cloud != "kubernetes":
+        return instance, False
+    return DEFAULT_INSTANCE, True
 
 
 _WHY_ONE = {"aws": "a SageMaker variant has at least one instance",
@@ -537,7 +563,10 @@ def _extra(pricer: _Pricer, facts: dict[str, Any], instance_hours: Callable[[int
     """The extra at the floor of ``facts``' replicas (``instance_hours(replicas)`` x the hourly price of
     its instance type); a note gives it at ``maxReplicas`` when that differs. 0 without a price."""
     low, high = _replica_range(facts, pricer.cloud)
-    hourly, _ = pricer.hourly(facts.get("instanceType"), "inference")
+    instance, sized_only = endpoint_instance(facts, pricer.cloud)
+    if sized_only:  # its floor is 0: the pods may fit on nodes already up (endpoint_instance)
+        return 0.0
+    hourly, _ = pricer.hourly(instance, "inference")
     if hourly is None or not low:
         return 0.0
     floor, ceiling = instance_hours(low) * hourly, instance_hours(high) * hourly
@@ -549,7 +578,10 @@ def _extra(pricer: _Pricer, facts: dict[str, Any], instance_hours: Callable[[int
 
 def _kept_canary(pricer: _Pricer, facts: dict[str, Any], count: int, kept: str) -> None:
     """A note of what a rolled-back canary keeps running, per hour, until a later version's rollout."""
-    hourly, _ = pricer.hourly(facts.get("instanceType"), "inference")
+    instance, sized_only = endpoint_instance(facts, pricer.cloud)
+    if sized_only:
+        return
+    hourly, _ = pricer.hourly(instance, "inference")
     if hourly is None or not count:
         return
     pricer.note(f"after a rollback {kept}: ${count * hourly:,.2f}/h (${count * hourly * HOURS_PER_MONTH:,.0f} "
@@ -647,14 +679,16 @@ def update_peaks(after: dict[str, dict[str, Any]], pricer: _Pricer) -> dict[str,
     (KServe puts them on every revision, see :func:`rollout_extra`), a blue/green the fleet again (the
     old one is kept for the bake), Knative's own switch (rolling, all_at_once) the new revision's
     ``minReplicas`` until it takes the traffic. Nothing orders one endpoint's update after another's,
-    so each is counted: an upper bound, as ``max_gpus``'s borrowing. An endpoint without a price, or
-    without a node shape, adds nothing here (its fleet's line says why)."""
+    so each is counted: an upper bound, as ``max_gpus``'s borrowing. An endpoint without a price adds
+    nothing here (its fleet's line says why); one without a node shape counts as its pod's shape
+    (:func:`endpoint_instance`)."""
     out: dict[str, float] = {}
     for address, f in sorted(after.items()):
-        if f.get("kind") != "endpoint" or not f.get("instanceType"):
+        instance = endpoint_instance(f, pricer.cloud)[0] if f.get("kind") == "endpoint" else None
+        if instance is None:
             continue
         pricer.address = address
-        hourly, _ = pricer.hourly(f["instanceType"], "inference")
+        hourly, _ = pricer.hourly(instance, "inference")
         if hourly is not None:
             out[address] = update_instances(f, pricer.cloud) * hourly
     return out
