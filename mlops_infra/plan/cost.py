@@ -53,8 +53,9 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
   (the fewest replicas that run, :func:`running_floor`). Blue/green (and all-at-once on AWS, a
   blue/green fleet swap at every ``UpdateEndpoint``: botocore ``BlueGreenUpdatePolicy`` "creates a new
   fleet during the deployment while maintaining the old fleet", ``TerminationWaitInSeconds`` the bake)
-  = the old fleet, as it ran (the before-side facts), for the bake; on AWS for any replacement of the
-  endpoint config (:data:`CONFIG_FACTS`), on Kubernetes for a new model or version. Canary (a new model
+  = the old fleet, as it ran (the before-side facts): on AWS for any replacement of the endpoint config
+  (:data:`CONFIG_FACTS`), for the new fleet's provisioning plus the termination wait, at most 3600 s
+  (:func:`fleet_swap_hours`), with or without a bake; on Kubernetes for a new model or version, for the bake. Canary (a new model
   or version) = for each step ``s``, ceil(s% x replicas) canary instances (at least 1) for one bake on
   AWS, plus the two whole-fleet swaps of its start and its finish (botocore sagemaker ``UpdateEndpoint``:
   "Deploys the EndpointConfig specified in the request to a new fleet of instances"; the start's new
@@ -520,6 +521,8 @@ def rollout_extra(before: dict[str, Any] | None, after: dict[str, Any] | None, p
         return 0.0
     if strategy == "rolling":
         pricer.note("rolling rollout: extra capacity during batches not estimated")
+    if strategy in fleets and pricer.cloud == "aws":
+        return _extra(pricer, before, lambda replicas: replicas * fleet_swap_hours(rollout), "old fleet")
     bake_h = (rollout.get("bakeSeconds") or 0) / 3600
     if (strategy not in fleets and strategy != "canary") or not bake_h:
         return 0.0
@@ -543,6 +546,23 @@ def rollout_extra(before: dict[str, Any] | None, after: dict[str, Any] | None, p
                    + sum(fleet_swap_instances(steps[-1], replicas)) * swap_h, "canary")
     _kept_canary(pricer, after, 1, "the canary variant keeps 1 instance")
     return floor
+
+
+def fleet_swap_hours(rollout: dict[str, Any]) -> float:
+    """Hours a SageMaker blue/green (or all_at_once) update runs two fleets (audit pricing45-2): the new
+    fleet is provisioned beside the serving one (botocore sagemaker ``UpdateEndpoint``: "Deploys the
+    EndpointConfig ... to a new fleet of instances ... and then deletes the old instances"), allowed
+    ``canary_size.FLEET_PROVISIONING_SECONDS`` as the canary's swaps are, then the old fleet waits the
+    termination wait, which the compiler caps at ``compile/aws/serving.MAX_WAIT_SECONDS`` (botocore
+    sagemaker 2017-07-24 ``BlueGreenUpdatePolicy.TerminationWaitInSeconds``: "Additional waiting time in
+    seconds after the completion of an endpoint deployment before terminating the old endpoint fleet",
+    shape ``TerminationWaitInSeconds`` min 0, max 3600): a longer bake keeps the old fleet 3600 s, no
+    bake still overlaps for the provisioning. The two fleets are counted at the old one's size (the
+    new one is the config's initial count, the same floor unless the plan changes it)."""
+    from mlops_infra.compile.aws.serving import MAX_WAIT_SECONDS
+
+    wait = min(int(rollout.get("bakeSeconds") or 0), MAX_WAIT_SECONDS)
+    return (wait + FLEET_PROVISIONING_SECONDS) / 3600
 
 
 def _config_changes(before: dict[str, Any], after: dict[str, Any], cloud: str) -> bool:

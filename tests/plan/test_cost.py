@@ -217,9 +217,12 @@ def test_rollout_extra_for_canary_and_blue_green() -> None:
     assert canary.rollout_extra_usd == round((instances * (600 / 3600) + swaps * (1200 / 3600)) * hourly, 2)
     bg = {"strategy": "blue_green", "steps": [], "bakeSeconds": 3600, "rollbackOn": []}
     blue_green = estimate([endpoint(rollout=bg)], [endpoint(rollout=bg, modelVersion=13)])
-    assert blue_green.rollout_extra_usd == round(2 * 1 * hourly, 2)
+    # the new fleet's provisioning (1200 s) beside the old, then the old for the 3600 s termination wait (pricing45-2)
+    assert blue_green.rollout_extra_usd == round(2 * (1200 + 3600) / 3600 * hourly, 2)
     at_once = {"strategy": "all_at_once", "steps": [], "bakeSeconds": None, "rollbackOn": []}
-    assert estimate([endpoint(rollout=at_once)], [endpoint(rollout=at_once, modelVersion=13)]).rollout_extra_usd == 0
+    # no bake: the provisioning overlap still runs two fleets (it was $0, audit pricing45-2)
+    assert estimate([endpoint(rollout=at_once)], [endpoint(rollout=at_once, modelVersion=13)]).rollout_extra_usd == (
+        round(2 * 1200 / 3600 * hourly, 2))
     assert estimate([], [endpoint()]).rollout_extra_usd == 0  # a new endpoint starts no rollout
 
 
@@ -229,7 +232,7 @@ def test_all_at_once_on_sagemaker_keeps_the_old_fleet_for_its_bake() -> None:
     hourly = catalog.price("ml.g5.xlarge", "inference").usd_per_hour
     at_once = {"strategy": "all_at_once", "steps": [], "bakeSeconds": 600, "rollbackOn": []}
     result = estimate([endpoint(rollout=at_once)], [endpoint(rollout=at_once, modelVersion=13)])
-    assert result.rollout_extra_usd == round(2 * (600 / 3600) * hourly, 2)
+    assert result.rollout_extra_usd == round(2 * ((600 + 1200) / 3600) * hourly, 2)  # + provisioning (pricing45-2)
 
 
 def test_a_kubernetes_canary_revision_runs_all_min_replicas_at_every_step() -> None:
@@ -283,3 +286,18 @@ def test_no_facts_no_cost() -> None:
                                                     "b", True, None, {"bucket": "b"}),))
     result = estimate_cost(graph, prior_of())
     assert result.lines == () and result.to_json()["after"] == {"minUsd": 0.0, "maxUsd": 0.0}
+
+
+@pytest.mark.parametrize(("bake", "hours"), [(0, 1200 / 3600), (600, 1800 / 3600), (3600, 4800 / 3600),
+                                             (14400, 4800 / 3600)])
+def test_a_sagemaker_fleet_swap_keeps_the_old_fleet_at_most_3600_s_after_provisioning(bake: int, hours: float) -> None:
+    """botocore sagemaker BlueGreenUpdatePolicy.TerminationWaitInSeconds: max 3600 (the compiler caps the bake
+    there, compile/aws/serving.MAX_WAIT_SECONDS), and the new fleet is provisioned beside the old (UpdateEndpoint),
+    for canary_size.FLEET_PROVISIONING_SECONDS (audit pricing45-2: a 4 h bake was priced 4 h, no bake $0)."""
+    hourly = catalog.price("ml.g5.12xlarge", "inference").usd_per_hour
+    for strategy in ("blue_green", "all_at_once"):
+        rollout = {"strategy": strategy, "steps": [], "bakeSeconds": bake or None, "rollbackOn": []}
+        fixed = {"minReplicas": 10, "maxReplicas": 10, "autoscaling": False, "instanceType": "ml.g5.12xlarge",
+                 "rollout": rollout}
+        result = estimate([endpoint(**fixed)], [endpoint(**fixed, modelVersion=13)])
+        assert result.rollout_extra_usd == round(10 * hourly * hours, 2), (strategy, bake)

@@ -24,6 +24,9 @@ SCALED = {"metric": "invocations_per_replica", "target": 50}
 BG = {"strategy": "blue_green", "steps": [], "bakeSeconds": 600, "rollbackOn": []}
 AT_ONCE = {**BG, "strategy": "all_at_once"}
 STEPS = (2, 5, 10, 25, 75, 100)
+SWAP_H = (600 + 1200) / 3600
+"""A SageMaker fleet swap's two fleets (audit pricing45-2): the new fleet's provisioning (canary_size's 1200 s
+allowance) and then the 600 s termination wait (the bake)."""
 
 
 def scorer_notes(result) -> list[str]:
@@ -68,14 +71,14 @@ def test_a_blue_green_instance_change_keeps_the_old_fleet_for_the_bake() -> None
     old = catalog.price("ml.g5.xlarge", "inference").usd_per_hour
     for rollout in (BG, AT_ONCE):
         result = estimate([endpoint(rollout=rollout)], [endpoint(rollout=rollout, instanceType="ml.g5.2xlarge")])
-        assert result.rollout_extra_usd == round(2 * (600 / 3600) * old, 2), rollout  # $0.47
-        assert (f"endpoints.scorer: rollout extra ${2 * old / 6:,.2f} at 2 replica(s) to ${10 * old / 6:,.2f} at 10 "
+        assert result.rollout_extra_usd == round(2 * SWAP_H * old, 2), rollout  # $1.41
+        assert (f"endpoints.scorer: rollout extra ${2 * old * SWAP_H:,.2f} at 2 replica(s) to ${10 * old * SWAP_H:,.2f} at 10 "
                 "(the old fleet is sized from the replicas running when the rollout starts)") in result.notes
 
 
 def test_every_config_replacement_of_a_blue_green_endpoint_counts_and_nothing_else_does() -> None:
     hourly = catalog.price("ml.g5.xlarge", "inference").usd_per_hour
-    swap = round(2 * (600 / 3600) * hourly, 2)
+    swap = round(2 * SWAP_H * hourly, 2)
     for change in ({"capturePercent": 50}, {"modelVersion": 13}, {"model": "other-model"}):
         assert estimate([endpoint(rollout=BG)], [endpoint(rollout=BG, **change)]).rollout_extra_usd == swap, change
     floor = estimate([endpoint(rollout=BG)], [endpoint(rollout=BG, minReplicas=3)])  # initialInstanceCount
