@@ -400,14 +400,16 @@ def _pulumi_says(text: str) -> str:
 
 
 def _run_cli(args: list[str], env: Mapping[str, str], cwd: Path | None, why_slow: str) -> str:
-    """Run ``pulumi <args>`` (stdin the null device, its own process group, as
+    """Run ``pulumi <args>`` (stdin the null device, its own process group: ``start_flags``, as
     :class:`~mlops_infra.apply.pulumi_process.SignalGuard` runs ``up``); its stdout. A missing CLI, a timeout
     (:data:`CLI_CHECK_SECONDS`) or an exit code other than 0 raises (:class:`UserError`, :class:`_Failed`)."""
     import subprocess
 
+    from mlops_infra.apply.pulumi_process import start_flags
+
     try:
         done = subprocess.run(["pulumi", *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              cwd=cwd, env=dict(env), timeout=CLI_CHECK_SECONDS, process_group=0, check=False)
+                              cwd=cwd, env=dict(env), timeout=CLI_CHECK_SECONDS, check=False, **start_flags())
     except FileNotFoundError as exc:
         raise UserError(f"The Pulumi CLI is not installed (no `pulumi` on PATH); {NOTHING_DONE}",
                         INSTALL_HINT) from exc

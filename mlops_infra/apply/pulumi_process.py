@@ -33,13 +33,26 @@ Contract:
   ``interruptProcess`` = ``proc.Signal(os.Interrupt)``, ``cmd.WaitDelay``). Each signal is acknowledged
   on stderr in one line (what Pulumi is doing, what the next Ctrl-C does, the pid to kill after that).
 - :meth:`SignalGuard.command` is a ``PulumiCommand`` whose ``run`` is the Automation API's, with three
-  differences: the CLI starts in its own process group (``process_group=0``), so a terminal's Ctrl-C,
+  differences: the CLI starts in its own process group (``process_group=0``; Windows below), so a terminal's Ctrl-C,
   which the tty driver sends to every process of the foreground process group (POSIX "General Terminal
   Interface", 11.1.9 Special Characters, INTR), reaches Pulumi once, through the guard - otherwise
   Pulumi would get it twice and terminate at the first Ctrl-C; its stdin is the null device (what Go's
   ``os/exec`` gives a nil ``Cmd.Stdin``, as the Go Automation API runs it; a background process group
   reading the terminal would be stopped by SIGTTIN); and after a signal no further command starts
   (:class:`Interrupted`). The pipes are read until Pulumi exits, however many signals come.
+- On Windows (:data:`WINDOWS`; audit portab45-2) there are no signals to pass on: ``os.kill`` of any number but
+  ``CTRL_C_EVENT``/``CTRL_BREAK_EVENT`` "will cause the process to be unconditionally killed by the
+  TerminateProcess API" (Python docs, ``os.kill``), and ``process_group`` is ignored there (CPython
+  ``Lib/subprocess.py``, Windows ``_execute_child(..., unused_start_new_session, unused_process_group)``). So
+  Pulumi starts with ``CREATE_NEW_PROCESS_GROUP`` (:func:`start_flags`: the group's id is Pulumi's pid, and
+  "CTRL+C signals will be disabled for all processes within the new process group", Win32 Process Creation
+  Flags, so the console's Ctrl-C reaches Pulumi only through the guard, as ``process_group=0`` does on POSIX),
+  and each request is passed on as ``CTRL_BREAK_EVENT`` to that group (:func:`send_request`:
+  ``GenerateConsoleCtrlEvent``, the one event that can be sent to a process group). Go delivers both console
+  events as ``os.Interrupt`` (``src/runtime/os_windows.go`` ``ctrlHandler``: ``case _CTRL_C_EVENT,
+  _CTRL_BREAK_EVENT: s = _SIGINT``), which ``cancellation_scope.go`` handles: the first cancels, the second
+  terminates, as on POSIX. Python on Windows only ever sees SIGINT (the console's Ctrl-C) here; a SIGTERM is
+  passed on as the same event.
 - Installed before ``pulumi up`` (``apply --drain-queues`` installs it before the drain and passes it to
   :func:`mlops_infra.apply.engine.up`), :meth:`SignalGuard.check` and :meth:`SignalGuard.sleep` stop the steps
   between commands at the first request: so a Ctrl-C or SIGTERM there takes the same path as during ``up``.
@@ -64,6 +77,39 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
+
+WINDOWS = os.name == "nt"
+"""Whether signals are Windows console events (see the module contract); tests model Windows by setting it."""
+
+CREATE_NEW_PROCESS_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x00000200)
+"""``subprocess.CREATE_NEW_PROCESS_GROUP`` (Windows only; WinBase.h ``0x00000200``)."""
+
+CTRL_BREAK_EVENT = getattr(signal, "CTRL_BREAK_EVENT", 1)
+"""``signal.CTRL_BREAK_EVENT`` (Windows only; wincon.h ``1``)."""
+
+
+def start_flags() -> dict[str, int]:
+    """The ``subprocess`` arguments that start a ``pulumi`` command in its own process group: ``process_group=0``
+    on POSIX, ``creationflags=CREATE_NEW_PROCESS_GROUP`` on Windows (see the module contract)."""
+    return {"creationflags": CREATE_NEW_PROCESS_GROUP} if WINDOWS else {"process_group": 0}
+
+
+def send_request(pid: int, signum: int) -> None:
+    """Pass a SIGINT/SIGTERM request on to the ``pulumi`` process ``pid`` started with :func:`start_flags`:
+    the signal itself on POSIX, ``CTRL_BREAK_EVENT`` to its process group on Windows, never a number that
+    Windows' ``os.kill`` turns into ``TerminateProcess``. A process that has exited is not an error."""
+    if WINDOWS:
+        with suppress(OSError):  # GenerateConsoleCtrlEvent fails once the group is gone
+            os.kill(pid, CTRL_BREAK_EVENT)
+        return
+    with suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def kill_hint(pid: int) -> str:
+    """How a user ends ``pid`` at once on this platform."""
+    return f"`taskkill /F /PID {pid}`" if WINDOWS else f"`kill -9 {pid}`"
+
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 """The signals Pulumi handles by cancelling (``cancellation_scope.go``: ``signal.Notify(c.sigint,
@@ -266,8 +312,7 @@ class SignalGuard:
                 self.say(f"{signal_name(signum)}: waiting for {what} to finish (Pulumi would stop it at once, "
                          "mid-way); nothing runs after it. Press Ctrl-C again to stop it now.")
                 continue
-            with suppress(ProcessLookupError):
-                os.kill(process.pid, signum)
+            send_request(process.pid, signum)
             count = self.passed[self._label] = self.passed.get(self._label, 0) + 1
             if self._label not in CANCELLABLE:
                 self.say(f"{signal_name(signum)} again: stopping {what} at once (pid {process.pid}).")
@@ -278,7 +323,7 @@ class SignalGuard:
             elif count == 2:
                 self.say(f"{signal_name(signum)} again: Pulumi is terminating {what} at once (pid {process.pid}).")
             else:
-                self.say(f"Still waiting for Pulumi (pid {process.pid}) to exit; `kill -9 {process.pid}` ends it "
+                self.say(f"Still waiting for Pulumi (pid {process.pid}) to exit; {kill_hint(process.pid)} ends it "
                          "now, leaving its lock and pending operations.")
 
     def _attach(self, process: subprocess.Popen | None, label: str = "") -> None:
@@ -336,7 +381,7 @@ class SignalGuard:
 
         with subprocess.Popen([command.command, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, cwd=cwd, env=env, encoding="utf-8",
-                              process_group=0) as process:
+                              **start_flags()) as process:
             self.started.append(label)
             self._attach(process, label)
             try:
