@@ -401,15 +401,19 @@ def _pulumi_says(text: str) -> str:
 
 def _run_cli(args: list[str], env: Mapping[str, str], cwd: Path | None, why_slow: str) -> str:
     """Run ``pulumi <args>`` (stdin the null device, its own process group: ``start_flags``, as
-    :class:`~mlops_infra.apply.pulumi_process.SignalGuard` runs ``up``); its stdout. A missing CLI, a timeout
-    (:data:`CLI_CHECK_SECONDS`) or an exit code other than 0 raises (:class:`UserError`, :class:`_Failed`)."""
+    :class:`~mlops_infra.apply.pulumi_process.SignalGuard` runs ``up``); its stdout, decoded as UTF-8 (what Go
+    writes; ``text=True`` would use the locale's code page, Windows' ANSI one, in which a DIY backend's
+    ``whoami``, the OS account ``PC\\Łukasz``, is undecodable: audit portab45-8), a byte that is not UTF-8 replaced.
+    A missing CLI, a timeout (:data:`CLI_CHECK_SECONDS`) or an exit code other than 0 raises (:class:`UserError`,
+    :class:`_Failed`)."""
     import subprocess
 
     from mlops_infra.apply.pulumi_process import start_flags
 
     try:
-        done = subprocess.run(["pulumi", *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              cwd=cwd, env=dict(env), timeout=CLI_CHECK_SECONDS, check=False, **start_flags())
+        done = subprocess.run(["pulumi", *args], stdin=subprocess.DEVNULL, capture_output=True, encoding="utf-8",
+                              errors="replace", cwd=cwd, env=dict(env), timeout=CLI_CHECK_SECONDS, check=False,
+                              **start_flags())
     except FileNotFoundError as exc:
         raise UserError(f"The Pulumi CLI is not installed (no `pulumi` on PATH); {NOTHING_DONE}",
                         INSTALL_HINT) from exc

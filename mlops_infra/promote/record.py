@@ -67,12 +67,16 @@ def release_entry(promotion: Any, gates: Sequence[Any], skips: dict[str, str], *
 
 
 def who_am_i(folder: Path) -> str:
-    """``name <email>`` from git config where FILE is, else ``$USER`` (else ``unknown``)."""
+    """``name <email>`` from git config where FILE is, else ``$USER`` (else ``unknown``). ``git config`` prints
+    the value's bytes as the config file holds them, UTF-8 as git writes them (Git for Windows converts its
+    command line to UTF-8: git mailing list, "[PATCH 6/7] Win32: Unicode arguments (incoming)", 2014; git-config(1)
+    ``i18n.commitEncoding`` "Defaults to utf-8"); so they are read as UTF-8, not in the locale's code page
+    (Windows' ANSI one: ``Łukasz`` was written to releases.jsonl as mojibake; audit portab45-8)."""
     values = []
     for key in ("user.name", "user.email"):
         try:
-            found = subprocess.run(["git", "config", key], cwd=folder, capture_output=True, text=True, timeout=5,
-                                   check=False)
+            found = subprocess.run(["git", "config", key], cwd=folder, capture_output=True, encoding="utf-8",
+                                   errors="replace", timeout=5, check=False)
             values.append(found.stdout.strip() if found.returncode == 0 else "")
         except (OSError, subprocess.SubprocessError):
             values.append("")

@@ -95,8 +95,8 @@ def _run_tools(directory: Path, tests: list[str]) -> bool:
                 missing.append(tool)
             continue
         try:
-            result = subprocess.run([binary, *args], cwd=directory, capture_output=True, text=True,
-                                    timeout=TOOL_TIMEOUT_SECONDS, check=False)
+            result = subprocess.run([binary, *args], cwd=directory, capture_output=True, encoding="utf-8",
+                                    errors="replace", timeout=TOOL_TIMEOUT_SECONDS, check=False)  # Go: UTF-8
         except subprocess.TimeoutExpired:
             err.print(f"[bold red]error[/]: {tool} {' '.join(args)} did not finish in {TOOL_TIMEOUT_SECONDS}s")
             failed = True

@@ -180,9 +180,11 @@ def _error_room(result: dict, share: int) -> int:
 
 
 def _run_logged(root: Path, args: list[str], *, log_stdout: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run one plan; its stderr (and, when it failed, its stdout) go to the workflow log, grouped."""
+    """Run one plan; its stderr (and, when it failed, its stdout) go to the workflow log, grouped. Its output is
+    read as UTF-8, what ``mlops-infra`` writes to a pipe (:func:`mlops_infra.cli.output.configure_output_streams`),
+    not in the locale's code page (audit portab45-8)."""
     print("::group::" + " ".join(args), flush=True)
-    proc = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
+    proc = subprocess.run(args, cwd=root, capture_output=True, encoding="utf-8", errors="replace", check=False)
     if log_stdout and proc.returncode not in (0, 2) and proc.stdout:
         print(proc.stdout, flush=True)
     print(proc.stderr, flush=True)

@@ -135,7 +135,7 @@ def base_facts(root: Path, base: str, changed: list[str],
     from mlops_infra.spec.loader import decode_source
 
     fork = subprocess.run(["git", "merge-base", base, "HEAD"], cwd=root, check=True, capture_output=True,
-                          text=True).stdout.strip()
+                          encoding="utf-8", errors="replace").stdout.strip()
     facts = {}
     files = set(git_lines("ls-tree", "-r", "-z", "--name-only", fork, cwd=root))
     for file in sorted(files):

@@ -225,5 +225,10 @@ def system_files(root: Path, tracked: list[str]) -> list[str]:
 
 
 def git_lines(*args: str, cwd: Path) -> list[str]:
-    out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+    """The NUL-separated paths ``git ARGS`` prints (``-z``: as stored, unquoted). Decoded as UTF-8, as Git for
+    Windows stores paths and as this process's file names are on POSIX (PEP 529, PEP 540), with
+    ``surrogateescape`` so that a path in another encoding still names its file (PEP 383); not in the
+    locale's code page (Windows' ANSI one; audit portab45-8)."""
+    out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, encoding="utf-8",
+                         errors="surrogateescape").stdout
     return [line for line in out.split("\0") if line]
