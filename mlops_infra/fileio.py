@@ -71,6 +71,7 @@ Contract:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import stat
@@ -198,7 +199,9 @@ def _follow(requested: Path) -> Path:
     try:
         resolved = requested.resolve(strict=True)
     except (FileNotFoundError, RuntimeError, OSError) as err:
-        reason = "a symlink loop" if isinstance(err, RuntimeError) or getattr(err, "errno", 0) == 40 \
+        # a loop: RuntimeError up to Python 3.12, OSError(ELOOP) from 3.13, ELOOP being 40 on Linux and 62 on
+        # macOS (xnu bsd/sys/errno.h; audit portab45-7)
+        reason = "a symlink loop" if isinstance(err, RuntimeError) or getattr(err, "errno", 0) == errno.ELOOP \
             else "a symlink to nothing"
         raise _refuse(requested, f"refusing to write through {reason}",
                       f"{requested} points at {os.readlink(requested)!s}. Remove the link or point it at a "
