@@ -325,7 +325,12 @@ def created_text(value: Any, lookup: Lookup, unknown: bytes = _UNKNOWN_JSON) -> 
     return _REF_TEXT.sub(resolve, data)
 
 
-def _kept_refs_text(data: bytes, lookup: Lookup) -> bytes:
+RefTexts = Mapping[bytes, bytes]
+"""A ref object's text as :func:`_kept_refs_text` finds it -> the text it puts in its place, for refs whose
+answer is final (:func:`kept_ref_text` makes the entries; the planner keeps them, see :func:`unchanged`)."""
+
+
+def _kept_refs_text(data: bytes, lookup: Lookup, texts: RefTexts | None = None) -> bytes:
     """``data`` (compact JSON as orjson writes it) with each ``{"$ref":"<urn>","output":"<name>"}``
     replaced by the JSON of the plain scalar (str, int or bool) it resolves to, of a resource kept
     as it is; raises :class:`_Unresolved` for a ref the walk would treat otherwise (to a created,
@@ -333,20 +338,45 @@ def _kept_refs_text(data: bytes, lookup: Lookup) -> bytes:
     in such text only where an object starts with a key that starts with ``$`` (inside a string a
     quote is escaped, and after a string's closing quote comes ``:``, ``,``, ``}`` or ``]``), so the
     matches are exactly the ref objects whose keys come in that order; any other spelling stays as it
-    is (``"$ref"`` is then still in the text, for the caller to see)."""
+    is (``"$ref"`` is then still in the text, for the caller to see). A ref whose text ``texts`` holds
+    takes its entry, without a lookup (the same replacement: see :func:`kept_ref_text`)."""
+    known = texts.get if texts else None
 
     def resolve(match: re.Match[bytes]) -> bytes:
+        if known is not None:
+            text = known(match.group())
+            if text is not None:
+                return text
         urn, output = match.group(1), match.group(2)
-        if b"\\" in urn or b"\\" in output:
+        if urn.find(b"\\") >= 0 or output.find(b"\\") >= 0:
             raise _Unresolved
-        found = lookup(urn.decode(), output.decode())
-        resolved = found.value
-        if (found.source is not None or found.same_as_prior or type(resolved) not in _PLAIN
-                or resolved == UNKNOWN):
-            raise _Unresolved
-        return orjson.dumps(resolved)
+        return _kept_text(lookup(urn.decode(), output.decode()))
 
     return _REF_TEXT.sub(resolve, data)
+
+
+def _kept_text(found: RefValue) -> bytes:
+    """The JSON :func:`_kept_refs_text` puts in place of a ref that resolves to ``found``; raises
+    :class:`_Unresolved` for one it does not replace."""
+    resolved = found.value
+    if found.source is not None or found.same_as_prior or type(resolved) not in _PLAIN or resolved == UNKNOWN:
+        raise _Unresolved
+    return orjson.dumps(resolved)
+
+
+def kept_ref_text(urn: str, output: str, found: RefValue) -> tuple[bytes, bytes] | None:
+    """An entry of :data:`RefTexts` for the ref to ``urn``'s ``output``, whose answer ``found`` is final (the
+    caller's lookup gives it from now on): the ref object's sorted compact text, exactly as
+    :func:`_kept_refs_text` matches it, and the JSON it puts in its place; None where it would not replace the
+    ref (:func:`_kept_text`) or would not match its text (a backslash: an escape, which it leaves to the walk)."""
+    try:
+        text = _kept_text(found)
+        key = orjson.dumps({REF: urn, "output": output}, option=orjson.OPT_SORT_KEYS)
+    except (_Unresolved, orjson.JSONEncodeError, TypeError):
+        return None
+    if key.find(b"\\") >= 0 or _REF_TEXT.fullmatch(key) is None:
+        return None
+    return bytes(memoryview(key)), bytes(memoryview(text))  # copies: orjson's own result holds a 4 KiB buffer
 
 
 _SECRET_PLACEHOLDER: dict[str, str] = {"(secret)": "(encrypted)"}
@@ -627,7 +657,7 @@ class _Walker:
             return False
         if _abnormal(text):
             return False
-        if _UNKNOWN_JSON not in text:
+        if text.find(_UNKNOWN_JSON) < 0:
             self.plain_keys.add(key)
         return True
 
@@ -724,7 +754,7 @@ class _Walker:
             except (_Unresolved, orjson.JSONEncodeError, TypeError):
                 text = None
             if text is not None and not _abnormal(text):
-                if len(path) == 1 and _UNKNOWN_JSON not in text:
+                if len(path) == 1 and text.find(_UNKNOWN_JSON) < 0:
                     self.plain_keys.add(path[0])  # orjson writes what it read from its own text as it was
                 return self._result(MISSING, orjson.loads(text))  # what the walk gives, without walking
         if type(p) is str and ign is None and keep is None and type(inner) in _CONTAINERS:
@@ -760,7 +790,7 @@ class _Walker:
         :class:`_Unresolved` for a ref the walk would treat otherwise. Also whether there was a ref
         to replace."""
         data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        if b'"$ref"' not in data:
+        if data.find(b'"$ref"') < 0:
             return data, False
         return _kept_refs_text(data, self.lookup), True
 
@@ -822,18 +852,26 @@ _SORTED = _STRICT | orjson.OPT_SORT_KEYS
 
 def _compared_as_json(text: bytes, desired: dict[str, Any] | None) -> bool:
     """Whether the walk finds ``text`` (desired JSON, as :func:`unchanged` writes it) equal to the
-    same text on the prior side: it holds no ``"$`` (a sentinel the walk treats as such: ``$json``
-    or ``$archive``, a ref not replaced; inside a ``$json`` text too, where the quote is escaped)
+    same text on the prior side: it holds no object whose first key starts with ``$`` (``{"$``: a
+    sentinel the walk treats as such, ``$json`` or ``$archive`` alone or a ref not replaced, whose
+    ``$ref`` sorts before ``output``; ``{\\"$`` inside a ``$json`` text, where the quote is escaped)
     and no secret; and a ``null`` only where ``desired`` (given when ``text`` is its JSON as it is)
     holds None (orjson writes NaN and infinity as ``null`` too, which the walk finds different from
-    a stored null). Strings that merely contain such text are left to the walk too."""
-    if (b"$" in text and b'"$' in text) or _SECRET_JSON in text:  # "$": first the byte (fast, see unchanged)
+    a stored null). Strings that merely contain such text are left to the walk too; a string that
+    starts with ``$`` (an EventBridge input path, ``"$.time"``) is not such text: in compact JSON a
+    ``{`` followed by a quote starts an object (inside a string the quote is escaped), and a ``$``
+    after a string's opening quote follows ``:``, ``,`` or ``[``, not ``{``. ``find``, not ``in``:
+    CPython 3.11's bytes ``in`` first tries its operand as an integer (Objects/bytes_methods.c
+    ``_Py_bytes_contains``: a TypeError made and cleared)."""
+    if text.find(b"$") >= 0 and (text.find(b'{"$') >= 0 or text.find(b'{\\"$') >= 0):  # the byte first: memchr
         return False
-    return b"null" not in text or (desired is not None and orjson.loads(text) == desired)
+    if text.find(_SECRET_JSON) >= 0:
+        return False
+    return text.find(b"null") < 0 or (desired is not None and orjson.loads(text) == desired)
 
 
 def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: ReplaceRule,
-              lookup: Lookup, filled: Mapping[str, Any] | None = None) -> bool:
+              lookup: Lookup, filled: Mapping[str, Any] | None = None, texts: RefTexts | None = None) -> bool:
     """Whether :func:`normalize_inputs` of the stored inputs and ``desired`` would find them equal
     (``differs`` False) and count no unverifiable secret, proved from text without walking: True
     only then; False means "walk" (the resource may still be unchanged). ``stored`` is the stored
@@ -861,7 +899,16 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
     does not compare. So a region-aware AWS resource whose stored ``region`` is its provider's (as
     pulumi-aws 7 writes every one) is proved from text as the others are. One whose filled value is not known
     (None: the walk drops it whatever it is) is taken out as the names ``__defaults`` lists are
-    (:func:`_marked_unchanged`, stored inputs with a ``__defaults`` head only)."""
+    (:func:`_marked_unchanged`, stored inputs with a ``__defaults`` head only).
+
+    A desired member whose value is None is not set: the walk skips it as it skips an absent one, and pairs a
+    stored member of that name as one the desired side does not set (``_Walker._dicts``). When the proof fails
+    and the desired inputs have such members, it is tried again without them (a monitor's unset
+    ``scheduleSeconds``, which the state does not hold: the Python SDK registers no None input, pulumi
+    3.272.0 ``pulumi/runtime/rpc.py`` ``serialize_properties``, "We treat properties that serialize to None as if
+    they don't exist").
+
+    ``texts`` (:data:`RefTexts`): refs whose replacement the caller already knows, given without a lookup."""
     if rule.stringify or not desired or "__defaults" in desired:
         return False
     try:
@@ -869,6 +916,17 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
             stored = orjson.dumps(stored)
     except (orjson.JSONEncodeError, TypeError):
         return False
+    if _unchanged(stored, desired, lookup, filled, texts):
+        return True
+    if None not in desired.values():
+        return False
+    given = {key: value for key, value in desired.items() if value is not None}
+    return bool(given) and _unchanged(stored, given, lookup, filled, texts)
+
+
+def _unchanged(stored: bytes, desired: dict[str, Any], lookup: Lookup, filled: Mapping[str, Any] | None,
+               texts: RefTexts | None) -> bool:
+    """:func:`unchanged` of compact stored text and desired inputs that it may take (see there)."""
     head = _DEFAULTS_HEAD.match(stored)
     defaults: Any = ()
     if head is not None:
@@ -881,9 +939,9 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
             desired = _with_filled(stored, desired, filled, defaults)
             if type(defaults) is list and (unknown := [key for key, value in filled.items() if value is None
                                                        and key not in desired and key not in defaults
-                                                       and b'"' + key.encode() + b'":' in stored]):
+                                                       and stored.find(b'"%s":' % key.encode()) >= 0]):
                 defaults = [*defaults, *unknown]  # dropped by the walk whatever their value, as listed names are
-        if defaults and _marked_unchanged(stored, start, desired, defaults, lookup):
+        if defaults and _marked_unchanged(stored, start, desired, defaults, lookup, texts):
             return True
     elif stored[:1] == b"{":
         if filled:
@@ -892,7 +950,7 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
     else:
         return False
     try:
-        text, replaced = _desired_text(desired, lookup)
+        text, replaced = _desired_text(desired, lookup, texts)
     except (_Unresolved, orjson.JSONEncodeError, TypeError):
         return False
     if not _compared_as_json(text, None if replaced else desired):
@@ -919,11 +977,11 @@ def _with_filled(stored: bytes, desired: dict[str, Any], filled: Mapping[str, An
     the proof then fails and the walk decides."""
     extra = {key: value for key, value in filled.items()
              if value is not None and key not in desired and (type(defaults) is not list or key not in defaults)
-             and b'"' + key.encode() + b'":' in stored}
+             and stored.find(b'"%s":' % key.encode()) >= 0}
     return {**desired, **extra} if extra else desired
 
 
-def _desired_text(desired: dict[str, Any], lookup: Lookup) -> tuple[bytes, bool]:
+def _desired_text(desired: dict[str, Any], lookup: Lookup, texts: RefTexts | None = None) -> tuple[bytes, bool]:
     """The desired inputs as :func:`unchanged` compares them: compact JSON, keys sorted at every
     level, each top-level ``$json`` document (an object or list) replaced by its text
     (:func:`_document_text`) and each ``$ref`` by the JSON of the plain scalar it resolves to
@@ -932,15 +990,15 @@ def _desired_text(desired: dict[str, Any], lookup: Lookup) -> tuple[bytes, bool]
     cannot be written so."""
     text = orjson.dumps(desired, option=_SORTED)
     replaced = False
-    if b"$" in text:  # no sentinel without it; CPython searches one byte with memchr, faster than the
+    if text.find(b"$") >= 0:  # no sentinel without it; CPython searches one byte with memchr, faster than the
         # two-byte needles below whose quote is frequent (Objects/stringlib/fastsearch.h, find_char)
-        if b'"$json"' in text:
-            text = orjson.dumps({key: _document_text(value[JSON], lookup)
+        if text.find(b'"$json"') >= 0:
+            text = orjson.dumps({key: _document_text(value[JSON], lookup, texts)
                                  if type(value) is dict and len(value) == 1 and JSON in value else value
                                  for key, value in desired.items()}, option=_SORTED)
             replaced = True
-        if b'"$ref"' in text:
-            text = _kept_refs_text(text, lookup)
+        if text.find(b'"$ref"') >= 0:
+            text = _kept_refs_text(text, lookup, texts)
             replaced = True
     return text, replaced
 
@@ -952,7 +1010,8 @@ section 7: control characters in strings "MUST be escaped"); :func:`_marked_unch
 all the same."""
 
 
-def _marked_unchanged(stored: bytes, start: int, desired: dict[str, Any], defaults: Any, lookup: Lookup) -> bool:
+def _marked_unchanged(stored: bytes, start: int, desired: dict[str, Any], defaults: Any, lookup: Lookup,
+                      texts: RefTexts | None = None) -> bool:
     """:func:`unchanged` for stored inputs that hold, between the desired members, the values of names
     listed in their ``__defaults`` (``defaults``, read from the head that ends at ``start``) that the
     desired inputs do not set: the engine's layout, its keys sorted (see :func:`_sorted_unchanged`),
@@ -980,7 +1039,7 @@ def _marked_unchanged(stored: bytes, start: int, desired: dict[str, Any], defaul
     if marked is None:
         return False
     try:
-        text, _ = _desired_text(marked, lookup)
+        text, _ = _desired_text(marked, lookup, texts)
     except (_Unresolved, orjson.JSONEncodeError, TypeError):
         return False
     if not _compared_as_json(text, None):
@@ -1048,13 +1107,17 @@ def _sorted_unchanged(stored: bytes, text: bytes, desired: dict[str, Any]) -> bo
     return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS) == text
 
 
-def _document_text(inner: Any, lookup: Lookup) -> str:
+def _document_text(inner: Any, lookup: Lookup, texts: RefTexts | None = None) -> str:
     """A ``$json`` document's sorted compact text with its refs resolved
     (:meth:`_Walker._resolved_text`'s); raises :class:`_Unresolved` for a scalar document (the
-    walk compares it otherwise) or a ref the walk would not resolve so."""
+    walk compares it otherwise), a document that is one ref (its text, a scalar once resolved, is not
+    compared as text by the walk either: ``_Walker._json`` takes a text that starts with ``{`` or ``[``)
+    or a ref the walk would not resolve so."""
     if type(inner) not in _CONTAINERS:
         raise _Unresolved
     data = orjson.dumps(inner, option=orjson.OPT_SORT_KEYS | _STRICT)
-    if b'"$ref"' in data:
-        data = _kept_refs_text(data, lookup)
+    if data.find(b'"$ref"') >= 0:
+        data = _kept_refs_text(data, lookup, texts)
+        if data[:1] != b"{" and data[:1] != b"[":
+            raise _Unresolved
     return data.decode()

@@ -350,6 +350,9 @@ class _Planner:
         self.unknown_types: set[str] = set()
         self.outputs: dict[tuple[str, str], Any] = {}
         self.refs: dict[tuple[str, str], RefValue] = {}
+        self.ref_texts: dict[bytes, bytes] = {}
+        """:data:`~mlops_infra.plan.normalize.RefTexts` of the refs in ``refs`` (final answers), for
+        :func:`~mlops_infra.plan.normalize.unchanged`: a ref's replacement without a lookup."""
         self.made: dict[tuple[str, type, Any], AttributeChange] = {}  # creation_changes' shared scalar changes
         self.env_config_maps: set[str] | None = None  # env_values.env_config_maps(graph), made on first use
         self.filled: dict[str, Mapping[str, Any]] = {}  # provider URN (or "stored <URN>") -> what it fills (_filled)
@@ -489,13 +492,16 @@ class _Planner:
     def lookup(self, urn: str, output: str) -> RefValue:
         """What a ref to ``urn``'s ``output`` resolves to, given the actions decided so far: once
         ``urn``'s action is decided (it never changes), the same answer, remembered (many resources
-        refer to one role, bucket or provider)."""
+        refer to one role, bucket or provider), and the text a text proof puts in its place
+        (``ref_texts``, :func:`~mlops_infra.plan.normalize.kept_ref_text`)."""
         key = (urn, output)
         found = self.refs.get(key)
         if found is None:
             found = self._resolve(urn, output)
             if urn in self.actions:
                 self.refs[key] = found
+                if (text := normalize.kept_ref_text(urn, output, found)) is not None:
+                    self.ref_texts[text[0]] = text[1]
         return found
 
     def _resolve(self, urn: str, output: str) -> RefValue:
@@ -557,7 +563,7 @@ class _Planner:
         filled = self._filled(res, state)
         # the stored inputs as read (compact JSON bytes from a file), not decoded again
         if not undone and normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup,
-                                              filled=filled):
+                                              filled=filled, texts=self.ref_texts):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
             provider = res.provider
             if not state.init_errors and not state.pending_replacement and not state.taint and not state.external and (
