@@ -422,6 +422,10 @@ class GraphBuilder:
         self._resources: dict[str, DesiredResource] = {}
         self._chains: dict[str, str] = {}
         """URN -> its qualified type chain (``parent$type``, :func:`urn_type_chain`), for its children."""
+        self._child_chains: dict[str, dict[str, str]] = {}
+        """A parent's type chain -> a child's type -> the child's type chain (the interned ``parent$type``),
+        made once per distinct chain (a few dozen), then read for each child, not written and interned
+        again (:meth:`_chain`)."""
         self._urn_prefix = make_urn(stack, project, [], "")[: -len("::")]
         """Every URN of this stack is ``<prefix><type chain>::<name>`` (:func:`make_urn`)."""
         self.rollouts: dict[str, Any] = {}
@@ -433,10 +437,16 @@ class GraphBuilder:
         in the graph (a compiler bug)."""
         if parent is None:
             return type_
-        chain = self._chains.get(parent)
-        if chain is None:
+        above = self._chains.get(parent)
+        if above is None:
             raise ValueError(f"parent {parent} is not in the graph (this is a bug in mlops-infra)")
-        return intern(f"{chain}${type_}")  # a few dozen chains, each kept for thousands of resources
+        children = self._child_chains.get(above)
+        if children is None:
+            children = self._child_chains[above] = {}
+        chain = children.get(type_)
+        if chain is None:  # a few dozen chains, each kept for thousands of resources
+            chain = children[type_] = intern(f"{above}${type_}")
+        return chain
 
     def urn_for(self, type_: str, name: str, parent: str | None) -> str:
         """The URN a resource will have (no parent, or an empty one: a child of the root stack)."""
@@ -456,7 +466,14 @@ class GraphBuilder:
         resources = self._resources
         if urn in resources:
             raise ValueError(f"duplicate URN {urn} (this is a bug in mlops-infra)")
-        deps = ref_urns(inputs if refs_in is _INPUTS or not REF_HINTS else refs_in)
+        searched = inputs if refs_in is _INPUTS or not REF_HINTS else refs_in
+        kind = type(searched)  # ref_urns(searched), without its call
+        if kind is dict and REF in searched and len(searched) == 2 and "output" in searched:
+            deps = [searched[REF]]
+        else:
+            deps = []
+            if kind is dict or kind is list:
+                _add_ref_urns(searched, deps)
         if depends_on:
             deps.extend(depends_on)
         if not deps:
