@@ -48,6 +48,7 @@ import codecs
 import hashlib
 import io
 import json
+import ntpath
 import os
 import re
 import stat
@@ -389,7 +390,10 @@ def backend_root(stack_dir: Path, backend_url: str | None) -> Path:
     ``pulumi`` uses, the passwd home, not ``$HOME`` (audit stateformats-6:
     :func:`mlops_infra.state.user_home.expand_home`). As ``pulumi`` reads the URL (:func:`file_backend_url`): the
     path ends at the first ``?`` or ``#`` and is percent-decoded (``file:///x/My%20State`` is ``/x/My State``);
-    a ``%`` that starts no escape raises :class:`StateError`, as ``pulumi`` refuses the URL."""
+    a ``%`` that starts no escape raises :class:`StateError`, as ``pulumi`` refuses the URL. A relative path is made
+    absolute first (``massageBlobPath``'s ``filepath.Abs``: pulumi runs in the stack directory), and the absolute
+    path is read as a URL again (fileblob), so a ``#`` or ``%`` in the stack directory's own path counts too; on
+    Windows ``file:///C:/x`` is ``C:/x``."""
     if not backend_url:
         return Path(stack_dir)
     if not backend_url.startswith("file://"):
@@ -400,22 +404,39 @@ def backend_root(stack_dir: Path, backend_url: str | None) -> Path:
             f"`pulumi stack export --file state.json` while logged in to that backend and pass the file.",
         )
     raw = backend_url[len("file://"):]
-    cut = re.search(r"[?#]", raw)
-    bad = _BAD_ESCAPE.search(raw if cut and cut.group() == "#" else raw[:cut.start()] if cut else raw)
+    _check_escapes(raw, backend_url)  # massageBlobPath's url.Parse of the URL as given
+    from mlops_infra.state.user_home import expand_home
+
+    path = expand_home(_given_path(raw))
+    absolute = str(path if path.is_absolute() else Path(stack_dir) / path)
+    _check_escapes(absolute, backend_url)  # fileblob's url.Parse of the absolute URL massageBlobPath returns
+    return Path(urllib.parse.unquote(re.split(r"[?#]", absolute, maxsplit=1)[0]))
+
+
+def _given_path(raw: str, windows: bool = os.sep != "/") -> str:
+    """The path ``massageBlobPath`` makes absolute, of a file URL's text after ``file://``: cut at ``?``; on Windows
+    (``os.PathSeparator != '/'``) without the ``/`` before a drive letter (``file:///C:/x`` is ``C:/x``,
+    pulumi/pulumi#24628: "Drop the leading slash so filepath.Abs below doesn't treat the path as relative")."""
+    given = raw.split("?", 1)[0]
+    if windows and given.startswith("/") and ntpath.splitdrive(given[1:])[0]:
+        return given[1:]
+    return given
+
+
+def _check_escapes(text: str, backend_url: str) -> None:
+    """Raise :class:`StateError` where Go's ``url.Parse`` refuses ``text`` (a URL's text after ``file://``) for a
+    ``%`` that starts no escape, in its path or fragment (:data:`_BAD_ESCAPE`)."""
+    cut = re.search(r"[?#]", text)
+    bad = _BAD_ESCAPE.search(text if cut and cut.group() == "#" else text[:cut.start()] if cut else text)
     if bad:
         shown = _redact_url(backend_url)
         raise StateError(
             shown, "the backend URL is not a valid URL",
-            f"PULUMI_BACKEND_URL={shown} holds `{bad.group()}`, which is not a percent-escape (`%` and two hex "
-            f"digits): pulumi refuses it (\"parsing the provided URL: invalid URL escape\"). Write `%` in a folder "
-            f"name as `%25`, `#` as `%23`, `?` as `%3F` and a space as `%20`, or run `mlops-infra apply`, which builds "
-            f"the URL of the stack directory itself.",
+            f"The file backend of PULUMI_BACKEND_URL={shown} is the folder {text.split('?', 1)[0]}, which holds "
+            f"`{bad.group()}`, not a percent-escape (`%` and two hex digits): pulumi refuses it (\"invalid URL "
+            f"escape\"). Write `%` in a folder name as `%25`, `#` as `%23`, `?` as `%3F` and a space as `%20` in an "
+            f"absolute URL, or run `mlops-infra apply`, which builds the URL of the stack directory itself.",
         )
-    from mlops_infra.state.user_home import expand_home
-
-    path = expand_home(raw[:cut.start()] if cut else raw)
-    path = path if path.is_absolute() else Path(stack_dir) / path
-    return Path(urllib.parse.unquote(str(path)))
 
 
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2}).{0,2}", re.DOTALL)

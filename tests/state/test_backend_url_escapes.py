@@ -14,7 +14,7 @@ import pytest
 
 from mlops_infra.apply.engine import StackOptions, backend_url
 from mlops_infra.state.backends import stranded_warning
-from mlops_infra.state.pulumi_state import StateError, backend_root, file_backend_url
+from mlops_infra.state.pulumi_state import StateError, _given_path, backend_root, file_backend_url
 
 ODD_NAMES = ["proj#1", "50%off", "what?", "my state", "été", "a%20b"]
 
@@ -65,3 +65,23 @@ def test_file_backend_url_round_trips(tmp_path):
     folder = tmp_path / "a#b c%d?e"
     assert backend_root(tmp_path, file_backend_url(folder)) == folder.resolve()
     assert file_backend_url(tmp_path / "plain-dir_1.x") == f"file://{(tmp_path / 'plain-dir_1.x').resolve()}"
+
+
+def test_a_relative_url_is_read_from_the_absolute_path_pulumi_makes_of_it(tmp_path):
+    """massageBlobPath makes ``file://.`` absolute (the stack directory) and fileblob parses that as a URL again, so the
+    stack directory's own ``#``, ``?`` and ``%`` count (audit closing-45a-2)."""
+    assert backend_root(tmp_path / "proj#1" / "stacks", "file://.") == tmp_path / "proj"
+    assert backend_root(tmp_path / "what?" / "stacks", "file://.") == tmp_path / "what"
+    assert backend_root(tmp_path / "a%20b", "file://.") == tmp_path / "a b"
+    with pytest.raises(StateError) as caught:
+        backend_root(tmp_path / "50%off" / "stacks", "file://.")
+    assert "%of" in str(caught.value) and "50%off" in str(caught.value)
+
+
+def test_a_windows_drive_url_loses_the_slash_before_its_drive():
+    """pulumi/pulumi#24628 (massageBlobPath): on Windows ``file:///C:/x`` is ``C:/x``, not ``/C:/x`` under the current
+    drive (audit closing-45a-1)."""
+    assert _given_path("/C:/Users/steve?no_tmp_dir=true", windows=True) == "C:/Users/steve"
+    assert _given_path("/C:/Users/steve", windows=False) == "/C:/Users/steve"
+    assert _given_path("/x/y", windows=True) == "/x/y"
+    assert _given_path("~/state", windows=True) == "~/state"
