@@ -54,9 +54,13 @@ ACCELERATOR_SHAPES: dict[str, dict[int, str]] = {
     "V100": {1: "p3.2xlarge", 4: "p3.8xlarge", 8: "p3.16xlarge"},
     "A100": {8: "p4d.24xlarge"},
     "A100-80GB": {8: "p4de.24xlarge"},
-    "H100": {8: "p5.48xlarge"},
+    "H100": {1: "p5.4xlarge", 8: "p5.48xlarge"},
 }
-"""Which accelerator counts exist on AWS, and the instance family member that provides them."""
+"""Which accelerator counts exist on AWS, and the instance family member that provides them. ``p5.4xlarge``
+is 1 x H100 (audit pricing45-3): ``data/sagemaker_hardware.json`` (EC2 ``DescribeInstanceTypes``) gives
+``ml.p5.4xlarge`` 1 GPU and 16 vCPUs, ``data/sagemaker_instance_types.json`` (botocore) lists it for
+inference, training and processing, and the AWS Price List prices it (``prices.json``, EC2 us-east-1);
+without it validate said "H100 GPUs come 8 per instance" and steered to the 8-GPU p5.48xlarge."""
 
 GPU_MEMORY_GIB: dict[str, int] = {"T4": 16, "A10G": 24, "L4": 24, "V100": 16, "A100": 40, "A100-80GB": 80, "H100": 80}
 
