@@ -698,7 +698,7 @@ def update_peaks(after: dict[str, dict[str, Any]], pricer: _Pricer) -> dict[str,
     revision runs beside the serving one: a canary at its last step's size, at least ``minReplicas``
     (KServe puts them on every revision, see :func:`rollout_extra`), a blue/green the fleet again (the
     old one is kept for the bake), Knative's own switch (rolling, all_at_once) the new revision's
-    ``minReplicas`` until it takes the traffic. Nothing orders one endpoint's update after another's,
+    ``minReplicas``, at least its initial scale (:data:`KNATIVE_INITIAL_SCALE`), until it takes the traffic. Nothing orders one endpoint's update after another's,
     so each is counted: an upper bound, as ``max_gpus``'s borrowing. An endpoint without a price adds
     nothing here (its fleet's line says why); one without a node shape counts as its pod's shape
     (:func:`endpoint_instance`)."""
@@ -714,6 +714,14 @@ def update_peaks(after: dict[str, dict[str, Any]], pricer: _Pricer) -> dict[str,
     return out
 
 
+KNATIVE_INITIAL_SCALE = 1
+"""The scale Knative creates a new revision at, and reaches before the route switches to it, when the revision
+sets no ``initial-scale`` (the compiler sets none): knative/serving ``config/core/configmaps/autoscaler.yaml``
+``initial-scale: "1"``, ``allow-zero-initial-scale: "false"`` ("Configuring scale bounds": "the initial scale
+that a Revision is scaled to immediately after creation"). A scale-to-zero endpoint's switch still runs one
+(audit closing-45a-3)."""
+
+
 def update_instances(facts: dict[str, Any], cloud: str) -> int:
     """The instances (replicas) an update of the endpoint of ``facts`` runs beside its fleet at full scale
     (:func:`update_peaks`)."""
@@ -723,7 +731,7 @@ def update_instances(facts: dict[str, Any], cloud: str) -> int:
     if cloud == "kubernetes":
         if strategy == "canary":
             return max(low, canary_instances(steps[-1] if steps else 100, fleet))
-        return fleet if strategy == "blue_green" else low
+        return fleet if strategy == "blue_green" else max(KNATIVE_INITIAL_SCALE, low)
     if strategy == "canary":
         return update_beside(fleet, canary_percent=steps[-1] if steps else 100)
     if strategy == "rolling":  # the compiled batch: rolling_batch reads the steps only

@@ -70,3 +70,16 @@ def test_a_kubernetes_canary_counts_its_revision_beside_the_stable_one(shared_di
     ceiling = hourly_ceiling(compile_system(system, "dev"))
     # the canary revision at its last step (100%) runs the fleet again beside the stable revision
     assert dict(ceiling.by_item)["endpoints.scorer"] == pytest.approx(2 * high * node)
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "all_at_once", None])
+def test_a_scale_to_zero_knative_switch_still_starts_one_replica(strategy: str | None) -> None:
+    """Knative creates a new revision at initial-scale 1 (config-autoscaler default; allow-zero-initial-scale
+    false) and reaches it before the route switches: a min-0 endpoint's update runs one beside the fleet (audit
+    closing-45a-3: it counted 0)."""
+    from mlops_infra.plan.cost import update_instances
+
+    facts = {"kind": "endpoint", "minReplicas": 0, "maxReplicas": 4, "autoscaling": {"metric": "concurrency",
+             "target": 4}, "rollout": {"strategy": strategy, "steps": []}}
+    assert update_instances(facts, "kubernetes") == 1
+    assert update_instances({**facts, "minReplicas": 3}, "kubernetes") == 3  # its minReplicas, as before
