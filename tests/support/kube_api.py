@@ -123,6 +123,27 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   loopback URL, and answers with the backend's status, content type and body. Stand-in limits: no
   pod endpoints or port resolution (one backend per Service), no upgrade (websocket) requests.
 
+- **Access reviews** (``authorization.k8s.io/v1``; kubernetes.io "Authorization", "Checking API access"): a POST
+  of a ``SubjectAccessReview`` (``/apis/authorization.k8s.io/v1/subjectaccessreviews``), a
+  ``LocalSubjectAccessReview`` (``.../namespaces/{ns}/localsubjectaccessreviews``; its
+  ``spec.resourceAttributes.namespace`` is defaulted to ``{ns}`` and any other value is 400 BadRequest) or a
+  ``SelfSubjectAccessReview`` (``.../selfsubjectaccessreviews``) answers 201 with the review and ``status:
+  {allowed, reason}``, storing nothing. Who may ask: the first two are authorized like any ``create`` of
+  ``subjectaccessreviews`` / ``localsubjectaccessreviews`` against the token's rules; the self review any known
+  token may send (ClusterRole ``system:basic-user``). What is evaluated, and nothing else: for a (Local)
+  SubjectAccessReview, ``spec.user`` and ``spec.groups`` against the RBAC objects the stand-in holds:
+  every ClusterRoleBinding, and the RoleBindings of ``resourceAttributes.namespace``, whose ``subjects`` name
+  that user (``kind: User``), one of the groups (``kind: Group``) or the ServiceAccount the user is
+  (``system:serviceaccount:<namespace>:<name>``, ``kind: ServiceAccount``), each granting the rules of its
+  ``roleRef`` (a Role of the binding's namespace or a ClusterRole; a missing one grants nothing); for a self
+  review, the token's own ``tokens=`` rules (``None``, or no ``tokens`` at all: everything allowed). A rule allows
+  when its ``apiGroups``, ``resources`` (``resource/subresource``), ``verbs`` and ``resourceNames`` (empty: any;
+  a request without a name matches only a rule without names) cover the attributes, ``*`` matching anything, as
+  the RBAC authorizer's ``RuleAllows`` (kubernetes ``plugin/pkg/auth/authorizer/rbac/rbac.go``) does. Not
+  modelled: aggregated ClusterRoles (``aggregationRule``: only the rules an object holds count), the implicit
+  groups (``system:authenticated``, ``system:serviceaccounts``...) a review does not list,
+  ``nonResourceAttributes`` (never allowed), other authorizers, and the reason texts (the stand-in's own).
+
 ResourceQuota and LimitRange objects are stored and served like any built-in kind; nothing enforces
 them (no quota or limit-range admission).
 
@@ -420,6 +441,13 @@ NO_RESOURCE = ApiError(404, "NotFound", "the server could not find the requested
 SERVICE_PROXY = re.compile(r"^/api/v1/namespaces/(?P<namespace>[^/]+)/services/(?:https?:)?(?P<name>[^/:]+)"
                            r"(?::[^/]*)?/proxy(?P<rest>/.*)?$")
 """A service proxy path: ``/api/v1/namespaces/{ns}/services/[scheme:]{name}[:{port}]/proxy[/{path}]``."""
+ACCESS_REVIEW = re.compile(r"^/apis/authorization\.k8s\.io/v1/(?:namespaces/(?P<namespace>[^/]+)/)?"
+                           r"(?P<plural>subjectaccessreviews|localsubjectaccessreviews|selfsubjectaccessreviews)/?$")
+"""An access review path (see "Access reviews" in the module docstring)."""
+REVIEW_KINDS = {"subjectaccessreviews": ("SubjectAccessReview", False),
+                "localsubjectaccessreviews": ("LocalSubjectAccessReview", True),
+                "selfsubjectaccessreviews": ("SelfSubjectAccessReview", False)}
+"""kind and scope of each access review resource."""
 
 
 # -- label and field selectors ------------------------------------------------------------------------------------
@@ -1275,6 +1303,69 @@ class KubeApiStandIn:
                        f'resource "{resource}" in API group "{target.resource.group}"{where}',
                        _details(target.resource, target.name))
 
+    # -- access reviews ----------------------------------------------------------------------------------------
+
+    def rbac_rules(self, user: str, groups: Iterable[str], namespace: str | None) -> list[dict[str, Any]]:
+        """The rules the stored RBAC objects grant ``user`` (with ``groups``) in ``namespace`` (None: the cluster
+        scope only): see "Access reviews" in the module docstring."""
+        groups = list(groups)
+        rbac = "rbac.authorization.k8s.io"
+        with self._lock:
+            objects = dict(self._store.objects)
+        bindings = [o for (g, p, ns, _), o in sorted(objects.items()) if g == rbac and (
+            p == "clusterrolebindings" or (p == "rolebindings" and namespace is not None and ns == namespace))]
+        rules: list[dict[str, Any]] = []
+        for binding in bindings:
+            if not _binds(binding, user, groups):
+                continue
+            ref = binding.get("roleRef") or {}
+            own = (binding.get("metadata") or {}).get("namespace") or ""
+            role_ns, plural = (own, "roles") if ref.get("kind") == "Role" else ("", "clusterroles")
+            role = objects.get((rbac, plural, role_ns, str(ref.get("name"))))
+            rules += list((role or {}).get("rules") or [])
+        return rules
+
+    def access_review(self, plural: str, namespace: str | None, body: Any, token: str | None) -> dict[str, Any]:
+        """Answer an access review (see "Access reviews" in the module docstring)."""
+        kind, namespaced = REVIEW_KINDS[plural]
+        resource = Resource("authorization.k8s.io", "v1", plural, kind, namespaced)
+        if namespaced != (namespace is not None):
+            raise NO_RESOURCE
+        if plural != "selfsubjectaccessreviews":
+            self.authorize(token, "create", Target(resource, namespace, None, None))
+        elif self.tokens is not None and token not in self.tokens:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        if not isinstance(body, dict) or not isinstance(body.get("spec"), dict):
+            raise bad_request(f"{kind} in version \"v1\" cannot be handled: spec is required")
+        spec = body["spec"]
+        attrs = dict(spec.get("resourceAttributes") or {})
+        if namespace is not None:
+            if attrs.get("namespace") not in (None, "", namespace):
+                raise bad_request(f"spec.resourceAttributes.namespace must match namespace: {attrs['namespace']}")
+            attrs["namespace"] = namespace
+        if not spec.get("resourceAttributes"):
+            allowed = False
+        elif plural == "selfsubjectaccessreviews":
+            rules = None if self.tokens is None else self.tokens.get(str(token))
+            allowed = rules is None or self._allows(rules, attrs)
+        else:
+            allowed = self._allows(self.rbac_rules(str(spec.get("user") or ""), spec.get("groups") or [],
+                                                   attrs.get("namespace") or None), attrs)
+        answer = copy.deepcopy(body)
+        answer.setdefault("apiVersion", "authorization.k8s.io/v1")
+        answer.setdefault("kind", kind)
+        answer.setdefault("metadata", {})
+        if namespace is not None:
+            answer["spec"]["resourceAttributes"] = attrs
+        answer["status"] = {"allowed": allowed, "reason": "allowed by the stand-in's RBAC objects" if allowed else ""}
+        return answer
+
+    @staticmethod
+    def _allows(rules: Iterable[Mapping[str, Any]], attrs: Mapping[str, Any]) -> bool:
+        resource = str(attrs.get("resource") or "") + (f"/{attrs['subresource']}" if attrs.get("subresource") else "")
+        return any(rule_allows(rule, str(attrs.get("verb") or ""), str(attrs.get("group") or ""), resource,
+                               attrs.get("name") or None) for rule in rules)
+
 
 def _without(obj: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in keys}
@@ -1282,10 +1373,27 @@ def _without(obj: Mapping[str, Any], *keys: str) -> dict[str, Any]:
 
 def _rule_allows(rule: Mapping[str, Any], verb: str, target: Target) -> bool:
     resource = target.resource.plural + (f"/{target.subresource}" if target.subresource else "")
+    return rule_allows(rule, verb, target.resource.group, resource, target.name)
+
+
+def rule_allows(rule: Mapping[str, Any], verb: str, group: str, resource: str, name: str | None) -> bool:
+    """Whether one RBAC ``PolicyRule`` (a dict) allows ``verb`` on ``resource`` (``plural[/subresource]``) of API
+    ``group``, the object ``name`` (None: no name, e.g. a list)."""
     groups, resources = rule.get("apiGroups") or [], rule.get("resources") or []
     verbs, names = rule.get("verbs") or [], rule.get("resourceNames") or []
-    return ((target.resource.group in groups or "*" in groups) and (resource in resources or "*" in resources)
-            and (verb in verbs or "*" in verbs) and (not names or target.name in names))
+    return ((group in groups or "*" in groups) and (resource in resources or "*" in resources)
+            and (verb in verbs or "*" in verbs) and (not names or name in names))
+
+
+def _binds(binding: Mapping[str, Any], user: str, groups: Iterable[str]) -> bool:
+    """Whether an RBAC binding's ``subjects`` name ``user``, one of ``groups`` or the ServiceAccount ``user`` is."""
+    own = (binding.get("metadata") or {}).get("namespace") or ""
+    for subject in binding.get("subjects") or []:
+        kind, name = subject.get("kind"), subject.get("name")
+        if (kind == "User" and name == user) or (kind == "Group" and name in groups) or (
+                kind == "ServiceAccount" and user == f"system:serviceaccount:{subject.get('namespace') or own}:{name}"):
+            return True
+    return False
 
 
 def verb_of(method: str, target: Target) -> str:
@@ -1392,6 +1500,15 @@ class _Handler(BaseHTTPRequestHandler):
         proxied = SERVICE_PROXY.match(split.path)
         if proxied is not None:
             return self._proxy(entry, proxied, split.query, raw, content_type, token)
+        review = ACCESS_REVIEW.match(split.path)
+        if review is not None and self.command == "POST":
+            entry.verb = "create"
+            try:
+                entry.status, answer = 201, self.api.access_review(review.group("plural"), review.group("namespace"),
+                                                                   body, token)
+            except ApiError as err:
+                entry.status, answer = err.code, err.status()
+            return self._answer(entry.status, answer)
         entry.status, answer = self._dispatch(split.path, query, content_type, body, token,
                                               self.headers.get("User-Agent") or "")
         entry.verb = answer[1]
