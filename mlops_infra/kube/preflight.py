@@ -27,8 +27,9 @@ come back with ``spec.runPolicy.suspend: true``, Kueue's suspend default (``prer
 k8strain-2). ``plan --refresh`` on a
 Kubernetes target runs it and reports every prerequisite that is not met, with how to enable it.
 
-Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order (then the graph's: GPU node labels, and
-``refused`` for the items whose pods the namespace's Pod Security level refuses), each ``ok``,
+Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order (then the graph's: GPU node labels,
+``refused`` for the items whose pods the namespace's Pod Security level refuses, and ``refused`` for the rights the
+applier lacks: :mod:`mlops_infra.kube.applier_access`), each ``ok``,
 ``missing`` (the CRD or ConfigMap does not exist, or the CRD does not serve a version the graph uses or lacks a field, or the flag is absent, which means its default
 ``Disabled``, or not one of the accepted values, or KServe 0.16.x with such an InferenceService, or no StorageClass is the default, or the dry-run create
 came back not suspended; from discovery: the resource is not listed in a version) or ``unknown`` (the read
@@ -55,6 +56,7 @@ from mlops_infra.compile.kubernetes.prerequisites import (
     LEGACY_MODES,
     Prerequisite,
 )
+from mlops_infra.kube.applier_access import applier_checks
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeError, KubeForbidden, KubeNotFound, KubeUnreachable
 from mlops_infra.kube.gpu_nodes import gpu_label_checks
@@ -332,10 +334,13 @@ def preflight(kube: KubeClient, prerequisites: Sequence[Prerequisite], graph: An
     """Check each prerequisite on the cluster (see the module contract); with ``graph``, then one
     :class:`Result` per GPU node label it selects by (:func:`mlops_infra.kube.gpu_nodes.gpu_label_checks`) and one
     per item whose pods the namespace's enforced Pod Security level refuses, state ``refused``
-    (:func:`mlops_infra.kube.pod_security.pod_security_checks`, audit k8srbac-1)."""
+    (:func:`mlops_infra.kube.pod_security.pod_security_checks`, audit k8srbac-1), then one per group of rights the
+    identity that runs ``pulumi up`` lacks to write the graph's objects and create its Roles
+    (:func:`mlops_infra.kube.applier_access.applier_checks`, audit k8srbac-6)."""
     cache: dict[tuple, Any] = {}
     results = [Result(p, *_state(kube, cache, p)) for p in prerequisites]
     if graph is not None:
         results.extend(Result(*check) for check in gpu_label_checks(kube, graph))
         results.extend(Result(*check) for check in pod_security_checks(kube, graph))
+        results.extend(Result(*check) for check in applier_checks(kube, graph))
     return results
