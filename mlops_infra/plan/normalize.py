@@ -340,6 +340,11 @@ def _kept_refs_text(data: bytes, lookup: Lookup, texts: RefTexts | None = None) 
     matches are exactly the ref objects whose keys come in that order; any other spelling stays as it
     is (``"$ref"`` is then still in the text, for the caller to see). A ref whose text ``texts`` holds
     takes its entry, without a lookup (the same replacement: see :func:`kept_ref_text`)."""
+    return _kept_refs_subn(data, lookup, texts)[0]
+
+
+def _kept_refs_subn(data: bytes, lookup: Lookup, texts: RefTexts | None = None) -> tuple[bytes, int]:
+    """:func:`_kept_refs_text` and how many refs it replaced (``re.subn``)."""
     known = texts.get if texts else None
 
     def resolve(match: re.Match[bytes]) -> bytes:
@@ -352,7 +357,7 @@ def _kept_refs_text(data: bytes, lookup: Lookup, texts: RefTexts | None = None) 
             raise _Unresolved
         return _kept_text(lookup(urn.decode(), output.decode()))
 
-    return _REF_TEXT.sub(resolve, data)
+    return _REF_TEXT.subn(resolve, data)
 
 
 def _kept_text(found: RefValue) -> bytes:
@@ -796,6 +801,12 @@ class _Walker:
 
     def _archive(self, p: Any, files: dict[str, str], path: Path) -> tuple[Any, Any]:
         desired = archive_hashes(files)
+        if type(p) is dict and p.get(SECRET_SIG) == ARCHIVE_SIG and type(assets := p.get("assets")) is dict:
+            # prior_only's archive (_pulumi_archive), a stored text asset equal to our file's text taking the
+            # hash just made of it (the same SHA-256, computed once: a Lambda's code is its whole source)
+            return self._result({name: desired[name] if type(asset) is dict and asset.get(SECRET_SIG) != ARCHIVE_SIG
+                                 and type(text := asset.get("text")) is str and text == files.get(name)
+                                 else _pulumi_asset(asset) for name, asset in assets.items()}, desired)
         return self._result(MISSING if p is MISSING else self.prior_only(p, path), desired)
 
     def _special(self, p: dict, d: Any, path: Path, ign: Any, keep: Any) -> tuple[Any, Any]:
@@ -842,6 +853,8 @@ def normalize_inputs(prior_inputs: dict[str, Any] | None, desired_inputs: dict[s
 _DEFAULTS_HEAD = re.compile(rb'\{"__defaults":(\[[^\]]*\]),')
 """The stored inputs' leading ``__defaults`` list (a ``]`` inside a name ends the match early: its
 text then does not parse and nothing is proved)."""
+_NO_DEFAULTS = b'{"__defaults":[],'
+"""The head :data:`_DEFAULTS_HEAD` matches when ``__defaults`` lists no name (the common case)."""
 _SECRET_JSON = SECRET_SIG.encode()
 _STRICT = orjson.OPT_PASSTHROUGH_SUBCLASS
 """orjson refuses subclasses of str, int, dict and list (the walk compares types exactly) instead of
@@ -927,28 +940,29 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
 def _unchanged(stored: bytes, desired: dict[str, Any], lookup: Lookup, filled: Mapping[str, Any] | None,
                texts: RefTexts | None) -> bool:
     """:func:`unchanged` of compact stored text and desired inputs that it may take (see there)."""
-    head = _DEFAULTS_HEAD.match(stored)
     defaults: Any = ()
-    if head is not None:
+    if stored.startswith(_NO_DEFAULTS):  # the common head (no name listed): what the match below reads, at once
+        start, defaults = len(_NO_DEFAULTS), []
+    elif (head := _DEFAULTS_HEAD.match(stored)) is not None:
         start = head.end()
         try:
             defaults = orjson.loads(head.group(1))
         except orjson.JSONDecodeError:
             return False
-        if filled:
-            desired = _with_filled(stored, desired, filled, defaults)
-            if type(defaults) is list and (unknown := [key for key, value in filled.items() if value is None
-                                                       and key not in desired and key not in defaults
-                                                       and stored.find(b'"%s":' % key.encode()) >= 0]):
-                defaults = [*defaults, *unknown]  # dropped by the walk whatever their value, as listed names are
-        if defaults and _marked_unchanged(stored, start, desired, defaults, lookup, texts):
-            return True
     elif stored[:1] == b"{":
-        if filled:
-            desired = _with_filled(stored, desired, filled, defaults)
         start = 1
     else:
         return False
+    if start == 1:  # no __defaults head
+        if filled:
+            desired = _with_filled(stored, desired, filled, defaults)[0]
+    else:
+        if filled:
+            desired, unknown = _with_filled(stored, desired, filled, defaults)
+            if unknown and type(defaults) is list:
+                defaults = [*defaults, *unknown]  # dropped by the walk whatever their value, as listed names are
+        if defaults and _marked_unchanged(stored, start, desired, defaults, lookup, texts):
+            return True
     try:
         text, replaced = _desired_text(desired, lookup, texts)
     except (_Unresolved, orjson.JSONEncodeError, TypeError):
@@ -957,9 +971,10 @@ def _unchanged(stored: bytes, desired: dict[str, Any], lookup: Lookup, filled: M
         return False
     if not stored.startswith(memoryview(text)[1:-1], start):
         return _sorted_unchanged(stored, text, desired)
-    rest = stored[start + len(text) - 2:]
-    if rest == b"}":
+    end = start + len(text) - 2
+    if end == len(stored) - 1 and stored.endswith(b"}"):  # nothing after the desired members
         return True
+    rest = stored[end:]
     if rest[:1] != b",":
         return False
     try:
@@ -970,15 +985,33 @@ def _unchanged(stored: bytes, desired: dict[str, Any], lookup: Lookup, filled: M
                for key, value in extra.items())
 
 
-def _with_filled(stored: bytes, desired: dict[str, Any], filled: Mapping[str, Any], defaults: Any) -> dict[str, Any]:
+def _with_filled(stored: bytes, desired: dict[str, Any], filled: Mapping[str, Any],
+                 defaults: Any) -> tuple[dict[str, Any], list[str]]:
     """``desired`` with each key of ``filled`` that it does not set, that ``defaults`` (the stored
-    ``__defaults``) does not list, whose filled value is known (not None) and whose ``"<key>":`` occurs in
-    ``stored``, set to its filled value (see :func:`unchanged`). The occurrence may be a nested member's:
-    the proof then fails and the walk decides."""
-    extra = {key: value for key, value in filled.items()
-             if value is not None and key not in desired and (type(defaults) is not list or key not in defaults)
-             and stored.find(b'"%s":' % key.encode()) >= 0}
-    return {**desired, **extra} if extra else desired
+    ``__defaults``, when a list) does not list, whose filled value is known (not None) and whose ``"<key>":``
+    occurs in ``stored``, set to its filled value (see :func:`unchanged`); and the keys so found whose filled
+    value is None (not known: taken out as listed names are). The occurrence may be a nested member's: the
+    proof then fails and the walk decides. One pass over ``filled``, no dict made when nothing is added."""
+    listed = defaults if type(defaults) is list else ()
+    extra: dict[str, Any] | None = None
+    unknown: list[str] = []
+    for key, value in filled.items():
+        if key in desired or key in listed or stored.find(_member_text(key)) < 0:
+            continue
+        if value is None:
+            unknown.append(key)
+        elif extra is None:
+            extra = {**desired, key: value}
+        else:
+            extra[key] = value
+    return (desired if extra is None else extra), unknown
+
+
+@lru_cache(maxsize=64)
+def _member_text(key: str) -> bytes:
+    """``"<key>":`` as compact JSON writes a member's name (a name with nothing to escape; another is never
+    found, and the proof is then left to the walk)."""
+    return b'"%s":' % key.encode()
 
 
 def _desired_text(desired: dict[str, Any], lookup: Lookup, texts: RefTexts | None = None) -> tuple[bytes, bool]:
@@ -997,9 +1030,8 @@ def _desired_text(desired: dict[str, Any], lookup: Lookup, texts: RefTexts | Non
                                  if type(value) is dict and len(value) == 1 and JSON in value else value
                                  for key, value in desired.items()}, option=_SORTED)
             replaced = True
-        if text.find(b'"$ref"') >= 0:
-            text = _kept_refs_text(text, lookup, texts)
-            replaced = True
+        text, count = _kept_refs_subn(text, lookup, texts)  # no search for "$ref" first: one pass, not two
+        replaced = replaced or count > 0
     return text, replaced
 
 

@@ -151,6 +151,9 @@ from mlops_infra.plan.sequences import order_autoscaling
 from mlops_infra.state.model import READ_FAILURE_CAUSES, UNKNOWN, LiveState, PriorState, StateResource
 
 _SECTION_OF = {type_: section for section, type_ in COMPONENT_TYPES.items()}
+_Kind = tuple[ReplaceRule, bool, bool]
+"""What :meth:`_Planner._plan` reads of a resource's type: its rule, whether it is in ``MUTABLE_FLAGS``, whether
+its provider fills its region (``region_aware``, custom resources only)."""
 _URN = attrgetter("urn")
 _NO_CHANGE = Reason("no-change", "no changes")
 """The reason of every NOOP (one immutable object for the many unchanged resources of a plan)."""
@@ -355,7 +358,10 @@ class _Planner:
         :func:`~mlops_infra.plan.normalize.unchanged`: a ref's replacement without a lookup."""
         self.made: dict[tuple[str, type, Any], AttributeChange] = {}  # creation_changes' shared scalar changes
         self.env_config_maps: set[str] | None = None  # env_values.env_config_maps(graph), made on first use
-        self.filled: dict[str, Mapping[str, Any]] = {}  # provider URN (or "stored <URN>") -> what it fills (_filled)
+        self.filled: dict[str, Mapping[str, Any]] = {}  # explicit provider URN -> what it fills (_filled)
+        self.stored_filled: dict[str | None, Mapping[str, Any]] = {}  # the state's provider -> what it fills
+        self.kinds: tuple[dict[str, _Kind], dict[str, _Kind]] = ({}, {})
+        """Per ``custom`` (False, True): type -> its :data:`_Kind`, looked up once per type (:meth:`_kind`)."""
 
     def _registered_providers(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
         """Each explicit provider as ``pulumi up`` registers it: the stack config's ``settings`` over the inputs of
@@ -551,23 +557,34 @@ class _Planner:
         self.unverifiable += norm.unverifiable
         return norm
 
+    def _kind(self, res: DesiredResource) -> _Kind:
+        """``res``'s type's :data:`_Kind`: its rule (``rule_for``), whether its data is mutable under a provider
+        flag (``MUTABLE_FLAGS``) and whether its provider fills its ``region`` (a custom ``region_aware`` type);
+        made once per type and ``custom``."""
+        kinds = self.kinds[res.custom]
+        found = kinds.get(res.type)
+        if found is None:
+            found = kinds[res.type] = (rule_for(res.type, res.custom), res.type in MUTABLE_FLAGS,
+                                       res.custom and region_aware(res.type))
+        return found
+
     def _plan(self, res: DesiredResource) -> ResourceChange:
-        rule = rule_for(res.type, res.custom)
+        rule, mutable, regional = self._kind(res)
         state = self.prior.get(res.urn)
-        if state is not None and res.type in MUTABLE_FLAGS:  # k8sstate-1: data mutable under the provider's flag
+        if state is not None and mutable:  # k8sstate-1: data mutable under the provider's flag
             rule = with_provider_flags(res.type, rule, self._flags_of(res, state), res.inputs)
         if state is None:
             return self._create(res, rule, matcher(rule.sensitive))
         norm: Normalized | None = None
         undone = self._not_taken(state, res, rule) if rule.read_back else ()
-        filled = self._filled(res, state)
+        filled = self._filled(res, state) if regional and REGION not in res.inputs else None
         # the stored inputs as read (compact JSON bytes from a file), not decoded again
         if not undone and normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup,
                                               filled=filled, texts=self.ref_texts):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
             provider = res.provider
             if not state.init_errors and not state.pending_replacement and not state.taint and not state.external and (
-                    not self._failed_endpoint(res)) and (not res.custom or not provider or (
+                    self.live is None or not self._failed_endpoint(res)) and (not res.custom or not provider or (
                     state.provider == provider and self.actions.get(provider) is not Action.REPLACE)) and (
                     res.options.deleted_with is None or self.actions.get(res.options.deleted_with) is not Action.REPLACE):
                 self.actions[res.urn] = Action.NOOP  # what _decide and _record give it: no provider reason
@@ -652,26 +669,29 @@ class _Planner:
             changes.append(self._create(res, *found))
         return changes
 
-    def _filled(self, res: DesiredResource, state: StateResource) -> Mapping[str, Any] | None:
+    def _filled(self, res: DesiredResource, state: StateResource) -> Mapping[str, Any]:
         """What the resource's provider fills in its inputs when the graph leaves it unset (``filled`` of
         :func:`~mlops_infra.plan.normalize.normalize_inputs`): a region-aware AWS resource's ``region``
         (:data:`~mlops_infra.plan.rules.REGION`: pulumi-aws provider/region.go ``applyRegion`` takes the
         provider's ``region``), the region of the provider ``pulumi up`` registers it with: the explicit
         provider's desired ``region``, or, when the graph names none, the stored default provider's; None
-        as the value (not compared) when that is not a known string here. One answer per provider."""
-        if not res.custom or not region_aware(res.type) or REGION in res.inputs:
-            return None
-        key = res.provider if res.provider is not None else f"stored {state.provider}"  # not an explicit one's
-        found = self.filled.get(key)
+        as the value (not compared) when that is not a known string here. One answer per provider (explicit, or
+        the state's: two caches, so an explicit provider never lends its answer to a resource that names none).
+        Asked only for a custom region-aware resource whose inputs set no ``region`` (:meth:`_plan` checks, from its
+        :data:`_Kind`; any other has nothing filled)."""
+        explicit = res.provider is not None
+        cache = self.filled if explicit else self.stored_filled
+        key = res.provider if explicit else state.provider
+        found = cache.get(key)
         if found is None:
             region = None
-            if res.provider is not None:
+            if explicit:
                 provider = self.desired.get(res.provider)
                 region = provider.inputs.get(REGION) if provider is not None else None
             elif state.provider is not None and (stored := self.prior.get(state.provider)) is not None and (
                     is_default_provider(state.provider, stored.type)):
                 region = stored.inputs.get(REGION)
-            found = self.filled[key] = {REGION: region if isinstance(region, str) else None}
+            found = cache[key] = {REGION: region if isinstance(region, str) else None}
         return found
 
     def _flags_of(self, res: DesiredResource, state: StateResource) -> dict | None:

@@ -262,3 +262,59 @@ def test_the_planner_proves_such_resources_unchanged_without_walking_them() -> N
                                                                      Action.NOOP)
     assert "notify" not in walked and "ep-0000-latency" not in walked, walked
     assert repr(fast.changes) == repr(slow.changes) and fast.warnings == slow.warnings
+
+
+def test_an_archive_whose_stored_text_is_ours_is_hashed_once() -> None:
+    """A Lambda's code (our ``$archive``) against a stored Pulumi archive of text assets: the walk gives the trees
+    it always gave (the prior side as ``prior_only`` reads it), computing each file's SHA-256 once when the stored
+    text is ours (a changed or path-based asset is still read as stored)."""
+    import hashlib
+
+    from mlops_infra.graph import archive
+    from mlops_infra.plan.normalize import ARCHIVE_SIG, ASSET_SIG
+
+    files = {"forwarder.py": "x = 1\n" * 500, "util.py": "y = 2\n"}
+    stored = {"code": {SECRET_SIG: ARCHIVE_SIG, "assets": {
+        "forwarder.py": {SECRET_SIG: ASSET_SIG, "hash": "h", "text": files["forwarder.py"]},
+        "util.py": {SECRET_SIG: ASSET_SIG, "text": "y = 3\n"}, "data.bin": {SECRET_SIG: ASSET_SIG, "path": "d"}}}}
+    real, hashed = hashlib.sha256, []
+
+    def counted(data: bytes = b""):
+        hashed.append(data)
+        return real(data)
+
+    module.hashlib.sha256 = counted
+    try:
+        found = normalize_inputs(stored, {"code": archive(files)}, name="fn", rule=RULE, lookup=lookup)
+    finally:
+        module.hashlib.sha256 = real
+    walker = module._Walker("fn", RULE, lookup, (), None)
+    assert found.prior == {"code": walker.prior_only(stored["code"], ("code",))}
+    assert found.desired == {"code": module.archive_hashes(files)} and found.differs
+    assert sorted(hashed) == sorted([files["forwarder.py"].encode(), b"y = 2\n", b"y = 3\n"])  # ours once each
+
+
+def test_a_types_rule_is_looked_up_once_per_plan() -> None:
+    """``_plan`` reads a type's rule, its mutable flag and whether its provider fills its region once per type,
+    not once per resource."""
+    import mlops_infra.plan.planner as planner
+
+    provider = make_urn(S, P, ["pulumi:providers:aws"], "aws")
+    topics = [make_urn(S, P, [TOPIC], f"t{i}") for i in range(5)]
+    graph = DesiredGraph(P, S, tuple(sorted([
+        DesiredResource(urn=provider, type="pulumi:providers:aws", name="aws", custom=True, parent=None,
+                        inputs={"region": "eu-west-1"}),
+        *(DesiredResource(urn=u, type=TOPIC, name=u[-2:], custom=True, parent=None, inputs={"name": u[-2:]},
+                          provider=provider) for u in topics)], key=lambda r: r.urn)))
+    prior = PriorState(resources={r.urn: r for r in (
+        _state(provider, "pulumi:providers:aws", {"region": "eu-west-1"}),
+        *(_state(u, TOPIC, {"__defaults": [], "name": u[-2:], "region": "eu-west-1"}, provider=provider)
+          for u in topics))}, source="test", version=3, serial="s" * 64, project=P, stack=S)
+    real, asked = planner.rule_for, []
+    planner.rule_for = lambda type_, custom=True: asked.append(type_) or real(type_, custom)
+    try:
+        result = make_plan(graph, prior, options=PlanOptions(summarize_ml=False, estimate_cost=False))
+    finally:
+        planner.rule_for = real
+    assert {c.action for c in result.changes} == {Action.NOOP}
+    assert asked.count(TOPIC) == 1, asked
