@@ -14,8 +14,14 @@ How the Price List answers (cited):
   {rate: {unit: "Hrs", pricePerUnit: {"USD": "0.0960000000"}}}}}``; ``terms.Reserved`` is ignored
   (https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/reading-an-offer.html).
 - EC2 on-demand Linux prices are the products with ``operatingSystem`` Linux, ``tenancy`` Shared,
-  ``preInstalledSw`` NA, ``capacitystatus`` Used and ``productFamily`` Compute Instance: the filters
-  aws/karpenter-provider-aws uses (pkg/providers/pricing/pricing.go, ``fetchOnDemandPricing``).
+  ``preInstalledSw`` NA, ``capacitystatus`` Used, ``marketoption`` OnDemand and ``productFamily`` Compute
+  Instance: the filters aws/karpenter-provider-aws uses for its standard on-demand prices
+  (pkg/providers/pricing/pricing.go @ 09303f32, ``fetchOnDemandPricing``'s filters plus
+  ``UpdateOnDemandPricing``'s tenancy Shared and productFamily Compute Instance). ``marketoption`` keeps
+  out the EC2 Capacity Block products of the same instance type, which share every other attribute
+  (audit pricing45-4: without it a Capacity Block rate beside the on-demand one made the type "several
+  different prices, left out"). Karpenter's second query, bare-metal types (``Compute Instance (bare
+  metal)``, tenancy Dedicated), is not asked: no node shape here is a ``.metal`` type.
 - SageMaker instance prices are ``productFamily`` "ML Instance" products, one per ``component``:
   ``Hosting`` (real-time inference), ``Training`` and ``Processing``; ``instanceName`` holds the
   ``ml.`` type (the AWS bill says "per Hosting ml.m5.xlarge hour", "per Processing ...").
@@ -64,7 +70,8 @@ def queries(region: str) -> list[Query]:
            for use, component in COMPONENTS.items()]
     out.append(Query("ec2", "node", region, "AmazonEC2",
                      (("regionCode", region), ("operatingSystem", "Linux"), ("tenancy", "Shared"),
-                      ("preInstalledSw", "NA"), ("capacitystatus", "Used"), ("productFamily", "Compute Instance"))))
+                      ("preInstalledSw", "NA"), ("capacitystatus", "Used"), ("marketoption", "OnDemand"),
+                      ("productFamily", "Compute Instance"))))
     return out
 
 

@@ -32,9 +32,21 @@ def in_process(monkeypatch: pytest.MonkeyPatch, server: PriceListServer, *args: 
     return run_cli(*args)
 
 
+def current(products: list[dict]) -> list[dict]:
+    """``products`` as the Price List serves them now: every EC2 product carries ``marketoption`` (OnDemand here),
+    which the refresh filters on as Karpenter does (``fetchOnDemandPricing``, whose refresh fails on zero
+    results); the recorded m5.large document (2021) predates the attribute, which separates the EC2 Capacity
+    Block products of a type (audit pricing45-4)."""
+    out = copy.deepcopy(products)
+    for product in out:
+        if product.get("serviceCode") == "AmazonEC2":
+            product["product"]["attributes"].setdefault("marketoption", "OnDemand")
+    return out
+
+
 @pytest.fixture
 def server():
-    with PriceListServer(recorded_products()) as running:
+    with PriceListServer(current(recorded_products())) as running:
         yield running
 
 
@@ -93,7 +105,7 @@ def test_plans_use_the_refreshed_catalog(server: PriceListServer, tmp_path: Path
 
 
 def test_every_page_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    template = recorded_products()[0]
+    template = current(recorded_products())[0]
     products = []
     for i in range(250):
         item = copy.deepcopy(template)
@@ -170,3 +182,25 @@ def test_the_refusal_of_a_directory_names_a_catalog_file_not_a_plan(server: Pric
     (tmp_path / "adir").mkdir()
     result = in_process(monkeypatch, server, "catalog", "refresh", "--out", "adir")
     assert "such as mlops-infra-prices.json" in result.stderr and "plan" not in result.stderr, result.stderr
+
+
+def test_a_capacity_block_product_does_not_unprice_its_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GPU type's EC2 Capacity Block product shares instanceType, operatingSystem, tenancy, capacitystatus and
+    preInstalledSw with its on-demand one; only ``marketoption`` tells them apart. Without that filter a non-zero
+    Capacity Block rate made the type "several different prices, left out" (audit pricing45-4). The rates here
+    are illustrative."""
+    on_demand = current(recorded_products())[0]
+    on_demand["product"]["attributes"]["instanceType"] = "p5.48xlarge"
+    block = copy.deepcopy(on_demand)
+    block["product"]["attributes"]["marketoption"] = "CapacityBlock"
+    block["product"]["sku"] = "CAPACITYBLOCK"
+    (term,) = block["terms"]["OnDemand"].values()
+    (dimension,) = term["priceDimensions"].values()
+    dimension["pricePerUnit"]["USD"] = "31.4640000000"
+    with PriceListServer([on_demand, block]) as server:
+        result = in_process(monkeypatch, server, "catalog", "refresh", "-r", "us-east-1", "--out", "p.json")
+        assert result.code == 0, result.stderr
+        (ec2,) = [r["body"] for r in server.requests if r["body"]["ServiceCode"] == "AmazonEC2"]
+    assert rows(tmp_path / "p.json").get(("ec2", "node", "us-east-1", "p5.48xlarge"), (None,))[0] == 0.096
+    assert {"Type": "TERM_MATCH", "Field": "marketoption", "Value": "OnDemand"} in ec2["Filters"]
+    assert "several different prices" not in result.stderr
