@@ -26,7 +26,8 @@ def evaluate(graph: DesiredGraph, settings: GuardrailSettings,
 
 def cost_ceiling(graph: DesiredGraph) -> CostCeiling:
     """The graph's cost per hour at full scale (:func:`mlops_infra.plan.cost.hourly_ceiling`): what
-    may run at once, never a monthly average. What runs all month at its monthly ceiling / 730 h;
+    may run at once, never a monthly average. What runs all month at its monthly ceiling / 730 h, each endpoint
+    with what its update runs beside it (``mlops_infra.plan.cost.update_peaks``);
     what runs part of the time while it runs (``at_peak``): AWS training at its clusters' peak (the
     sum of the jobs' nodes x the Training price; never nodes.max), drift jobs at their runs at once;
     a Kubernetes cluster that borrows at max nodes + ``borrowing.maxNodes`` (``unbounded`` when it
