@@ -84,7 +84,9 @@ training job - 20".
 :func:`quota_warnings` compares both with those defaults (like the quotas above, a raised quota is not
 seen); :func:`sagemaker_limit_warnings` given the account's quota table (quota name -> value, as
 ``state/aws_live/service_quotas.sagemaker_quotas`` reads it for ``instance_quotas``) compares with the
-account's values instead, and a quota the table lacks is not judged.
+account's values instead, and a quota the table lacks is not judged. ``plan --refresh`` does the latter
+(``cli/commands/plan.instance_quota_preflight``, which keeps the defaults when the read fails) and asks
+:func:`quota_warnings` for the count quotas only.
 """
 
 from __future__ import annotations

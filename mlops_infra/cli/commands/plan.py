@@ -447,7 +447,8 @@ def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[st
     (:mod:`mlops_infra.plan.instance_quotas`, read by :mod:`mlops_infra.state.aws_live.service_quotas`)
     within ``seconds`` (what the refresh deadline left, at least :data:`QUOTA_READ_FLOOR`); a warning
     when the read fails or does not finish in time, never an error (the plan stands without it). Only
-    when the graph runs SageMaker instances at all."""
+    when the graph runs SageMaker instances at all. The same table judges the SageMaker run-time limits
+    (:func:`mlops_infra.plan.quotas.sagemaker_limit_warnings`); a failed read judges them at AWS's defaults."""
     from mlops_infra.plan.instance_quotas import instance_needs, instance_quota_warnings
 
     needs = instance_needs(graph)
@@ -465,11 +466,13 @@ def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[st
 
     answer = _within(seconds, read, "instance-quotas")
     quotas, error = answer if answer is not None else (None, _unanswered(seconds))
+    from mlops_infra.plan.quotas import sagemaker_limit_warnings  # scale45: the run-time limits, same table
+
     if quotas is None:
         return [f"instance quotas: could not read the SageMaker quotas in {region} ({error}); the instances this "
                 "plan needs were not checked against the account (needs servicequotas:ListServiceQuotas and "
-                "servicequotas:ListAWSDefaultServiceQuotas)"]
-    return instance_quota_warnings(graph, quotas, needs)
+                "servicequotas:ListAWSDefaultServiceQuotas)", *sagemaker_limit_warnings(graph)]
+    return instance_quota_warnings(graph, quotas, needs) + sagemaker_limit_warnings(graph, quotas)
 
 
 def image_preflight(graph: Any, seconds: float) -> list[str]:
@@ -970,7 +973,8 @@ def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warn
     result = make_plan(graph, prior, live=live, drift=drift, options=PlanOptions(
         provider_settings=settings or None, program_env=env or None, sdk_versions=versions)
         if settings or env or versions else None)
-    warnings = [*warnings, *quota_warnings(graph)]
+    # with live reads the SageMaker limits are judged against the account's values (instance_quota_preflight)
+    warnings = [*warnings, *quota_warnings(graph, sagemaker_limits=live is None)]
     if live is None and graph.metadata.get("cloud") == "aws":  # offline: the price catalog decides (preflight-4)
         from mlops_infra.plan.instance_quotas import catalog_offer_warnings
 
