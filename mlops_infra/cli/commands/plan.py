@@ -742,7 +742,9 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
     (:mod:`mlops_infra.plan.alertmanager_inhibit`), the same read also gets, once each, the configuration
     Secret of each Alertmanager that loads those AlertmanagerConfigs (:mod:`mlops_infra.kube.alertmanager_secrets`):
     a warning names one without the SMTP smarthost and sender the email channels need, and one whose
-    inhibit rules mute the info alerts for good (kube-prometheus-stack's InfoInhibitor)."""
+    inhibit rules mute the info alerts for good (kube-prometheus-stack's InfoInhibitor). With the same list of
+    Prometheus objects, the discovery rights and NetworkPolicies of those that load the graph's monitors
+    (:mod:`mlops_infra.kube.prometheus_access`, audit k8srbac-3; worded as the cluster preflight's warnings)."""
     from mlops_infra.kube.errors import KubeForbidden, KubeNotFound
     from mlops_infra.kube.monitoring_stack import (
         ALERTMANAGER,
@@ -752,6 +754,7 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
         read_namespace,
         read_owners,
     )
+    from mlops_infra.kube.prometheus_access import access_warnings
     from mlops_infra.plan import alertmanager_inhibit as inhibit
     from mlops_infra.plan.alertmanager_smtp import email_objects, secrets_to_read, smtp_warnings
     from mlops_infra.plan.monitoring_selectors import (
@@ -783,6 +786,9 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
                 answers[namespace] = read_namespace(kube, namespace)
             except UserError as exc:
                 answers[namespace] = exc
+        prometheuses = answers.get(PROMETHEUS)
+        if isinstance(prometheuses, list):  # the same list: its loaders' discovery rights and NetworkPolicies
+            answers["access"] = access_warnings(kube, graph, prometheuses, labels_of(answers))
         alertmanagers = answers.get(ALERTMANAGER)
         alertmanagers = alertmanagers if isinstance(alertmanagers, list) else None
         refs = {*secrets_to_read(emails, alertmanagers, labels_of(answers)),
@@ -821,7 +827,7 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
                                          alerts=has_alerts(graph), unread_namespaces=unread,
                                          pushed=pushed_alerts(graph))
             + smtp_warnings(emails, owners["Alertmanager"], labels, secrets)
-            + inhibit.inhibit_warnings(info, owners["Alertmanager"], labels, secrets))
+            + inhibit.inhibit_warnings(info, owners["Alertmanager"], labels, secrets) + answer.get("access", []))
 
 
 def _config_secret(kube: Any, ref: tuple[str, str]) -> Any:
