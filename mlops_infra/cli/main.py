@@ -37,7 +37,9 @@ catches them through typer's public ``TyperException``/``Exit``/``Abort`` and ne
 handled before typer parses) and exit codes in every ``--help``.
 While a command runs, ``sys.stderr`` is wrapped in the redaction layer's
 :class:`~mlops_infra.secrets.RedactingStream`, so nothing written there (messages, internal-error
-text, tracebacks, library warnings) shows a secret-shaped value.
+text, tracebacks, library warnings) shows a secret-shaped value. Run as the process, stdout and stderr are first
+made able to write any text (:func:`mlops_infra.cli.output.configure_output_streams`: UTF-8 to a file or pipe;
+audit portab45-4).
 """
 
 from __future__ import annotations
@@ -312,6 +314,10 @@ def _die_of(signum: int) -> None:
 def _run(argv: list[str] | None) -> None:
     from mlops_infra.secrets import RedactingStream
 
+    if argv is None:  # the process's own streams: any text can be written (audit portab45-4)
+        from mlops_infra.cli.output import configure_output_streams
+
+        configure_output_streams()
     original = sys.stderr
     sys.stderr = RedactingStream(lambda: original)
     gc_enabled, thresholds = gc.isenabled(), gc.get_threshold()

@@ -6,6 +6,10 @@ Everything printed passes the redaction layer (:mod:`mlops_infra.secrets`): the 
 writes through a :class:`~mlops_infra.secrets.RedactingStream`, and a source line is never quoted
 when it holds a secret shape or belongs to a ``plaintext-secret`` diagnostic (its location and
 kind are shown instead).
+
+:func:`configure_output_streams` (run as the process) decides what stdout and stderr encode to, so that no
+text can crash a command on its way out (audit portab45-4: ``graph``'s ``├──``, a Markdown report's ``→``, a
+label in CJK through a cp1252 pipe were an "internal error: UnicodeEncodeError").
 """
 
 from __future__ import annotations
@@ -26,6 +30,53 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 SourceLine = Callable[[str, int], str]
+
+
+def configure_output_streams(environ: Any = None) -> None:
+    """Make ``sys.stdout`` and ``sys.stderr`` able to write any text (audit portab45-4); streams already in
+    UTF-8 are left as they are.
+
+    - A file or a pipe (not a terminal) in another encoding writes UTF-8. Python's sys docs (``sys.stdout``):
+      "On Windows, UTF-8 is used for the console device. Non-character devices such as disk files and pipes use
+      the system locale encoding (i.e. the ANSI codepage)", cp1252 on Western Windows, where ``├``, ``→`` and
+      CJK do not exist; so ``mlops-infra graph ... > graph.txt`` died. UTF-8 is what Python's UTF-8 mode writes
+      there (docs "Python UTF-8 Mode": ``sys.stdout`` uses UTF-8; PEP 686 makes that mode the default from
+      Python 3.15), what Go programs such as ``pulumi`` and ``gh`` write, and what this tool writes to every
+      ``--out`` file, so ``plan > plan.txt`` and ``plan --out plan.txt`` hold the same bytes.
+    - A terminal in another encoding (a POSIX locale that is not UTF-8; Windows' console is UTF-8 already), or
+      an encoding the user chose with ``PYTHONIOENCODING`` (docs: UTF-8 mode's stream settings "can be
+      overridden by PYTHONIOENCODING"; ignored under ``-E``), keeps its encoding, and a character it cannot
+      encode is written as a ``\\uXXXX`` escape (``backslashreplace``, what Python's stderr always does) instead
+      of raising; an error handler the variable names (``cp1252:replace``) is kept.
+
+    Everything still goes through the same streams, so the redaction layer (:class:`RedactingStream` around
+    stderr, :func:`emit_document`'s check on stdout) sees it as before. ``environ`` defaults to ``os.environ``."""
+    environ = os.environ if environ is None else environ
+    chosen = "" if sys.flags.ignore_environment else environ.get("PYTHONIOENCODING", "")
+    chosen_encoding, _, chosen_errors = chosen.partition(":")
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure, encoding = getattr(stream, "reconfigure", None), getattr(stream, "encoding", None)
+        if reconfigure is None or not isinstance(encoding, str) or _is_utf8(encoding):
+            continue
+        errors = "backslashreplace" if getattr(stream, "errors", "strict") == "strict" else stream.errors
+        if not chosen_encoding and not _is_a_terminal(stream):
+            reconfigure(encoding="utf-8", errors=errors)
+        elif not chosen_errors:
+            reconfigure(errors=errors)
+
+
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def _is_a_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def error_console() -> Console:
