@@ -191,6 +191,12 @@ class Endpoint(SpecModel):
         default_factory=lambda: Rollout(strategy="all_at_once"), description="How new versions are rolled out."
     )
     capture: Capture | None = Field(default=None, description="Request/response capture.")
+    exposure: Literal["cluster", "public"] = Field(
+        default="cluster",
+        description="Kubernetes only: who can call the endpoint. cluster (default): only pods of the cluster, at "
+                    "its cluster-local address; public: also through the cluster's external ingress gateway, "
+                    "with no authentication unless you add it (an Istio AuthorizationPolicy). Ignored on AWS, "
+                    "where a caller needs IAM permission to invoke the endpoint.")
     tensor_parallel: bool = Field(
         default=False, description="The serving runtime shards the model over the replica's GPUs (vLLM, TGI, LMI "
                                    "tensor parallelism): the memory check sums their memory instead of one GPU's.")

@@ -98,7 +98,7 @@ from typing import Any
 
 from mlops_infra.compile import drift_job, facts
 from mlops_infra.compile import monitor_silence as silence
-from mlops_infra.compile.kubernetes import images, names, scripts
+from mlops_infra.compile.kubernetes import images, ingress, names, scripts
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.objects import KubeTarget, env, object_store_env_from
@@ -448,5 +448,6 @@ def ensure_pushgateway(kube: KubeTarget) -> str:
                "selector": {"matchLabels": lbl.selector(kube.ctx, "pushgateway")}}
     kube.add(kube.obj(PROMETHEUS_RULE, "ServiceMonitor", names.PUSHGATEWAY, "platform", {"spec": monitor}),
              parent=kube.platform, address="platform", role="pushgateway-scrape", depends_on=[service])
+    kube.add(ingress.pushgateway_policy(kube), parent=kube.platform, address="platform", role="pushgateway-ingress")
     kube.shared["pushgateway"] = service
     return service

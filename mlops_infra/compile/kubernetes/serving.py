@@ -54,6 +54,10 @@ Contract:
 - An InferenceService whose traffic the rollout controller moves carries ``pulumi.com/patchForce:
   "true"`` (:data:`PATCH_FORCE`), so that ``pulumi up`` can still write it after a rollout (see
   :func:`annotations`).
+- Visibility (audit secpost45-2): cluster-local unless the endpoint says ``exposure: public``: the
+  label ``networking.knative.dev/visibility: cluster-local`` (:func:`ingress.visibility_labels <mlops_infra.compile.kubernetes.ingress.visibility_labels>`
+  cites the KServe rules). Without them KServe publishes the endpoint, unauthenticated, on the
+  cluster's external ingress gateway.
 - Capture: ``predictor.logger`` (mode ``all``) to the platform's capture sink with the sample
   percentage in the URL (KServe's logger has no sampling of its own).
 - Model versions (finding firstapply-2, as on AWS: finding A1): the pinned version must be in the
@@ -482,7 +486,8 @@ def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
     if decision.state == "waiting":
         return
     obj = kube.obj(API_VERSION, "InferenceService", endpoint.name, address,
-                   {"spec": {"predictor": predictor(kube, endpoint, fit)}}, annotations=annotations(endpoint))
+                   {"spec": {"predictor": predictor(kube, endpoint, fit)}}, annotations=annotations(endpoint),
+                   **ingress.visibility_labels(endpoint))
     urn = kube.add(obj, parent=parent, address=address, role="inference-service",
                    depends_on=kube.needs("service-account/serving", *(["capture"] if endpoint.capture else [])),
                    options=_CONTROLLER_KEEPS_TRAFFIC if keeps_controller_traffic(kube, endpoint) else None)
