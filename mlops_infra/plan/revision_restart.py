@@ -28,6 +28,13 @@ the plan's ML section tells), sorted by URN, naming the endpoint. When something
 object sets that share, the new revision serves it until the controller restores the traffic. When only the
 share changes: no new revision, and the previous rolled-out version gets the rest of the traffic (KServe's
 rollback) until the controller's next pass.
+
+A change of the label ``networking.knative.dev/visibility`` alone makes no revision (KServe keeps it out of
+the revision template: kserve ``pkg/constants/constants.go`` ``RevisionTemplateLabelDisallowedList``); it
+moves the endpoint on or off the cluster's external ingress gateway (``compile/kubernetes/ingress.py``
+``visibility_labels``, audit secpost45-2), and one warning says so in those terms: added, the endpoint
+stops being reachable from outside the cluster; removed (``exposure: public``), it is published there
+with no authentication.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from mlops_infra.state.model import PriorState
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 VERSION_ANNOTATION = "mlops-infra/model-version"
 TRAFFIC = "spec.predictor.canaryTrafficPercent"
+VISIBILITY = 'metadata.labels["networking.knative.dev/visibility"]'
 
 
 def _version(inputs: Any) -> Any:
@@ -62,6 +70,10 @@ def revision_warnings(changes: Sequence[ResourceChange], prior: PriorState,
         if before is None or after is None or _version(before.inputs) != _version(after.inputs):
             continue
         where = change.address or change.name
+        if any(c.path == VISIBILITY for c in change.changes):
+            out.append(_exposure_warning(where, change.name, after.inputs))
+            if all(c.path == VISIBILITY for c in change.changes):
+                continue
         share = get_dotted(after.inputs, TRAFFIC)
         sets_share = isinstance(share, int) and not isinstance(share, bool)
         if sets_share and change.changes and all(c.path == TRAFFIC for c in change.changes):
@@ -78,3 +90,16 @@ def revision_warnings(changes: Sequence[ResourceChange], prior: PriorState,
                      "traffic until the rollout controller's next pass sets the share back")
         out.append(text)
     return out
+
+
+def _exposure_warning(where: str, name: str, inputs: Any) -> str:
+    labels = get_dotted(inputs, "metadata.labels")
+    namespace = get_dotted(inputs, "metadata.namespace")
+    if isinstance(labels, dict) and labels.get("networking.knative.dev/visibility") == "cluster-local":
+        return (f"{where}: the endpoint {name} stops being public: KServe takes it off the cluster's external "
+                f"ingress gateway, so callers outside the cluster lose it; pods of the cluster call "
+                f"http://{name}.{namespace}.svc.cluster.local (set exposure: public on the endpoint to keep it "
+                "public, with no authentication). No new revision")
+    return (f"{where}: the endpoint {name} becomes public (exposure: public): KServe publishes it on the cluster's "
+            "external ingress gateway with no authentication; anyone who reaches that load balancer can call it. "
+            "No new revision")

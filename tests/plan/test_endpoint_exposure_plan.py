@@ -1,0 +1,66 @@
+"""The plan says in ML terms when an endpoint stops being public or becomes public (audit secpost45-2).
+
+The label ``networking.knative.dev/visibility: cluster-local`` is an in-place update of the InferenceService
+(pulumi-kubernetes forces a replace of a custom resource only on its name or namespace) and rolls no new
+revision (kserve ``constants.go`` ``RevisionTemplateLabelDisallowedList``), so the revision warning is wrong
+for it and the exposure warning is what the apply does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlops_infra.compile import compile_system
+from mlops_infra.plan.planner import PlanOptions, make_plan
+from mlops_infra.spec import load_system
+from mlops_infra.state.pulumi_state import parse_state
+from tests.support.applied_state import applied_state, dumps, edit_resource
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = PlanOptions(summarize_ml=False, estimate_cost=False)
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+VISIBILITY = "networking.knative.dev/visibility"
+
+
+def graph(exposure: str = "cluster"):
+    loaded = load_system(REPO / "examples/fraud-detection/mlsystem.yaml", "dev")
+    assert loaded.ok, loaded.diagnostics
+    system = loaded.system
+    system = system.model_copy(update={"endpoints": [e.model_copy(update={"exposure": exposure})
+                                                     for e in system.endpoints]})
+    return compile_system(system, "dev")
+
+
+def is_scorer(record: dict) -> bool:
+    return record["type"] == ISVC and record["inputs"]["metadata"]["name"] == "scorer"
+
+
+def without_visibility(record: dict) -> None:
+    """The InferenceService as releases before secpost45-2 applied it: public."""
+    record["inputs"]["metadata"]["labels"].pop(VISIBILITY)
+
+
+def plan(g, checkpoint):
+    return make_plan(g, parse_state(dumps(checkpoint).encode(), "prior.json"), options=FAST)
+
+
+def test_the_upgrade_updates_in_place_and_says_the_endpoint_stops_being_public() -> None:
+    g = graph()
+    result = plan(g, edit_resource(applied_state(g), is_scorer, without_visibility))
+    [change] = [c for c in result.changes if c.type == ISVC]
+    assert str(change.action) == "update"
+    assert [c.path for c in change.changes] == [f'metadata.labels["{VISIBILITY}"]']
+    assert not [w for w in result.warnings if "new Knative revision" in w]
+    [warning] = [w for w in result.warnings if "public" in w]
+    assert warning.startswith("endpoints.scorer: the endpoint scorer stops being public")
+    assert "http://scorer.fraud-dev.svc.cluster.local" in warning and "exposure: public" in warning
+
+
+def test_exposure_public_says_it_is_published_without_authentication() -> None:
+    before, after = graph(), graph("public")
+    result = plan(after, applied_state(before))
+    [change] = [c for c in result.changes if c.type == ISVC]
+    assert str(change.action) == "update"
+    [warning] = [w for w in result.warnings if "public" in w]
+    assert "becomes public" in warning and "no authentication" in warning
+    assert not [w for w in plan(after, applied_state(after)).warnings if "public" in w]  # no change: nothing said
