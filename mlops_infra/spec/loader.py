@@ -146,7 +146,10 @@ class LoadedDocument:
 
         Before the whole text is composed, a path is looked up in its top-level section (or the
         item of a sequence section) composed alone (:class:`_PieceIndex`); the answer is the same,
-        and a warning on one cluster of the 1,000-endpoint document no longer composes all of it. Pieces
+        and a warning on one cluster of the 1,000-endpoint document no longer composes all of it. A key
+        of a sequence item whose plain value is on its line is read from the item's lines when they
+        settle it (:func:`~mlops_infra.spec.source_sections.entry_value_at`, the composer's answer):
+        nothing composed, PyYAML not imported. Pieces
         also answer when the whole text does not compose (libyaml refuses what yaml-rs reads, such as a
         tab after ``-``): every path whose piece composes gets its line, whichever was located first."""
         raw = self.raw_path(tuple(path))
@@ -230,6 +233,12 @@ class _PieceIndex:
             return None
         items = sections.items(index) if len(path) > 1 and isinstance(path[1], int) else None
         if items is not None and 0 <= path[1] < len(items):
+            if len(path) == 3 and isinstance(path[2], str) and (index, path[1]) not in self._done:
+                from mlops_infra.spec.source_sections import entry_value_at
+
+                at = entry_value_at(sections.lines, items[path[1]], path[2])
+                if at is not None:  # the composer's answer, read from the lines (no PyYAML import)
+                    return {path: at}
             found = self._compose(index, path[1], items[path[1]], path[0])
             if found is not None:
                 return found

@@ -21,6 +21,9 @@ Contract:
   composes to a mapping of exactly one key, and an item only when it composes to a sequence of
   exactly one item; otherwise it composes the whole text. A false cut (a column-0 line inside a
   flow collection or a quoted scalar) leaves an unterminated piece, which does not compose.
+- :func:`entry_value_at` answers, for a key of a sequence item whose plain value is on the key's line,
+  where the composer puts that value, read from the item's lines alone when nothing in them up to the key
+  can be read two ways; else None, and the caller composes the item.
 - Pure text work: no YAML is parsed here.
 """
 
@@ -108,6 +111,59 @@ def _column_zero_lines(text: str) -> list[int]:
         at = start + 1
         numbers.append(number)
     return numbers
+
+
+_ENTRY_KEY = re.compile(r"([A-Za-z][A-Za-z0-9_-]*):(?: +|$)")
+"""A key line of an entry's mapping, from the key's column: a plain word, ``:``, then spaces or the line's end."""
+_NOT_READ = re.compile(r"[\"'\[\]{}&*!|>%@`#?\t]")
+"""What makes a line one :func:`entry_value_at` does not read: a quote, a flow collection, an anchor or alias,
+a tag, a block scalar, a directive or reserved character, a comment, a complex key, a tab."""
+_READ_OTHERWISE = frozenset({"null", "true", "false", "inf", "nan"})
+"""Plain words the document's parser reads as something other than their text
+(:func:`mlops_infra.spec.loader.core_value`): such a key is left to the composer."""
+
+
+def entry_value_at(lines: list[str], entry: Piece, key: str) -> tuple[int, int] | None:
+    """The 1-based (line, column) of the value of ``key`` in the block mapping that is the sequence entry
+    ``entry`` (``- name: x`` and the keys under it), where libyaml's composer puts that value's node, or None
+    when it is not read here (the caller composes the entry).
+
+    Read only where the text admits one reading: every line of the entry up to the key's holds none of
+    :data:`_NOT_READ`; the mapping's keys are plain words at one column (the first one's, after ``- ``);
+    deeper lines (nested values, continuations) are passed over; any other line at that column, a key the
+    parser reads otherwise (:data:`_READ_OTHERWISE`) or a value that is not a plain scalar started on the
+    key's line (empty, starting with ``-``, ``:`` or ``,``, or holding ``: ``) answers None. A plain scalar's
+    node starts at its first character (its mark), the first occurrence of a key is the one located (the
+    position index keeps the first), and a mark depends only on the text before it: lines after the key's
+    are not read. tests/spec/test_source_sections_scan.py compares the answers with the composer's for every
+    entry key of the shipped documents, the style documents and the benchmark document."""
+    if key.lower().lstrip(".") in _READ_OTHERWISE:
+        return None
+    first = lines[entry.start]
+    dash = len(first) - len(first.lstrip(" "))
+    if first[dash:dash + 2] != "- ":
+        return None
+    column = len(first) - len(first[dash + 1:].lstrip(" "))
+    for number in range(entry.start, entry.end):
+        line = lines[number]
+        if _NOT_READ.search(line):
+            return None
+        if number > entry.start:
+            lead = len(line) - len(line.lstrip(" "))
+            if lead == len(line) or lead > column:
+                continue  # blank, or deeper: a nested value or a continuation
+            if lead < column:
+                return None
+        found = _ENTRY_KEY.match(line, column)
+        if found is None:
+            return None
+        if found.group(1) != key:
+            continue
+        value = line[found.end():]
+        if not value or value[0] in "-:," or ": " in value or value.endswith(":"):
+            return None
+        return number + 1, found.end() + 1
+    return None
 
 
 def _sequence_items(lines: list[str], section: Piece) -> list[Piece] | None:

@@ -192,13 +192,29 @@ def test_a_key_line_must_name_the_key_parsed_at_its_place() -> None:
 
 
 def test_a_warning_on_one_cluster_composes_that_cluster_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A path into a cluster's nested mapping: its piece (that cluster) is composed, nothing more."""
+    text = _generated(200)
+    doc, _ = parse_document(text, "big.yaml")
+    composed: list[int] = []
+    real = loader._compose_root
+    monkeypatch.setattr(loader, "_compose_root", lambda t: composed.append(len(t)) or real(t))
+    location = doc.locate(("clusters", 0, "nodes", "max"))
+    assert composed and max(composed) < len(text) / 100, composed
+    whole = LoadedDocument(doc.name, text, doc.data)
+    assert location == whole.locate(("clusters", 0, "nodes", "max"))
+    assert whole.source_line(location.line).strip().startswith("max:")
+
+
+def test_a_warning_on_a_plain_value_of_one_cluster_composes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key of a cluster's entry with a plain value on its line: located from the lines
+    (:func:`source_sections.entry_value_at`), nothing composed, PyYAML not needed; the whole-text answer."""
     text = _generated(200)
     doc, _ = parse_document(text, "big.yaml")
     composed: list[int] = []
     real = loader._compose_root
     monkeypatch.setattr(loader, "_compose_root", lambda t: composed.append(len(t)) or real(t))
     location = doc.locate(("clusters", 0, "max_hourly_cost_usd"))
-    assert composed and max(composed) < len(text) / 100, composed
+    assert not composed, composed
     whole = LoadedDocument(doc.name, text, doc.data)
     assert location == whole.locate(("clusters", 0, "max_hourly_cost_usd"))
     assert whole.source_line(location.line).strip().startswith("max_hourly_cost_usd:")
