@@ -3,8 +3,8 @@
 scale45-1: the pipelines the graph's schedules start at once (one cron minute; the rate schedules one ``up``
 creates) against "Maximum number of concurrent pipeline executions allowed per account" (20): 21 drift
 monitors on ``rate(1 hour)``, or 21 training jobs on one cron through their retrain gates, warn; 20 do not,
-nor do crons of different minutes, nor rates that never meet; a shorter rate that divides a longer one
-fires with it. With ``--refresh`` the account's applied value decides. scale45-2: a Training step's
+nor do crons of different minutes; rate schedules of one ``up`` are one group whatever their intervals
+(closing-45b-1). With ``--refresh`` the account's applied value decides. scale45-2: a Training step's
 ``InstanceCount`` against "Maximum number of instances per [spot] training job" (20). The reference and
 the examples stay quiet; the reference with ``nodes: 24`` warns through ``plan``.
 """
@@ -108,14 +108,16 @@ def test_training_jobs_on_one_cron_start_through_their_gates_in_the_same_minute(
     assert execution_warnings(_graph(*staggered)) == []
 
 
-def test_a_rate_that_divides_another_fires_with_it_and_rates_that_never_meet_do_not_add_up() -> None:
+def test_rate_schedules_of_one_up_start_together_whatever_their_intervals() -> None:
+    """Each fires at its creation and then every interval: 30 min and 1 h meet every hour, 90 min and 1 h every 3 h
+    (audit closing-45b-1: the test asserted before that 90 min and 1 h never meet, which the cited rule contradicts)."""
     together = _graph(*_monitors(11, "rate(30 minutes)", "h"), *_monitors(10, "rate(1 hour)"))
     (group,) = pipeline_starts(together)
     assert (group.when, group.count) == ("rate(30 minutes) and rate(1 hour)", 21)
     assert len(execution_warnings(together)) == 1
-    apart = _graph(*_monitors(11, "rate(90 minutes)", "n"), *_monitors(10, "rate(1 hour)"))
-    assert [(g.when, g.count) for g in pipeline_starts(apart)] == [("rate(90 minutes)", 11)]
-    assert execution_warnings(apart) == []
+    common_multiple = _graph(*_monitors(11, "rate(90 minutes)", "n"), *_monitors(10, "rate(1 hour)"))
+    assert [(g.when, g.count) for g in pipeline_starts(common_multiple)] == [("rate(1 hour) and rate(90 minutes)", 21)]
+    assert len(execution_warnings(common_multiple)) == 1
 
 
 def test_a_cron_and_a_rate_are_separate_groups_and_other_targets_start_no_pipeline() -> None:
@@ -134,7 +136,15 @@ def test_with_refresh_the_accounts_applied_value_decides() -> None:
     (warning,) = execution_warnings(_graph(*_monitors(11)), {CONCURRENT_EXECUTIONS: 10.0})
     assert ("'Maximum number of concurrent pipeline executions allowed per account' is 10 in account 222222222222 "
             "in eu-west-1 (Service Quotas L-F88776CD). Each start past 10 fails") in warning
-    assert execution_warnings(graph, {"ml.m5.large for processing job usage": 4.0}) == []  # not in the table: unjudged
+    # A table without the quota's name (renamed, or another region's list) is judged by the default, saying so
+    # (audit closing-45b-4: this asserted no warning at all before, so --refresh checked nothing).
+    (default,) = execution_warnings(graph, {"ml.m5.large for processing job usage": 4.0})
+    assert ("a new AWS account allows 20 ('Maximum number of concurrent pipeline executions allowed per account', "
+            "Service Quotas L-F88776CD), unless the quota of account 222222222222 in eu-west-1 was raised (the Service "
+            "Quotas list of account 222222222222 in eu-west-1 names no 'Maximum number of concurrent pipeline "
+            "executions allowed per account')") in default
+    (job,) = per_job_warnings(_graph(_training("big", "cron(0 3 * * ? *)", nodes=24)), {"unrelated": 1.0})
+    assert "a new AWS account allows 20 ('Maximum number of instances per training job'" in job
 
 
 def test_a_training_job_past_the_instances_per_job_warns_on_its_own_quota() -> None:
@@ -150,7 +160,8 @@ def test_a_training_job_past_the_instances_per_job_warns_on_its_own_quota() -> N
     assert per_job_warnings(_graph(_training("big", "cron(0 3 * * ? *)", nodes=24)), applied) == []
     (low,) = per_job_warnings(_graph(_training("big", "cron(0 3 * * ? *)", nodes=24, spot=True)), applied)
     assert "'Maximum number of instances per spot training job' is 16 in account 222222222222" in low
-    assert per_job_warnings(_graph(_training("big", "cron(0 3 * * ? *)", nodes=24)), {}) == []
+    (unlisted,) = per_job_warnings(_graph(_training("big", "cron(0 3 * * ? *)", nodes=24)), {})  # closing-45b-4
+    assert "names no 'Maximum number of instances per training job'" in unlisted  # was: no warning
 
 
 def test_the_plans_quota_warnings_carry_the_limits_unless_the_caller_judges_them_itself() -> None:
