@@ -43,6 +43,7 @@ GPU_TYPES: dict[str, str] = {
     "A100": "NVIDIA A100 (40GB)",
     "A100-80GB": "NVIDIA A100 (80GB)",
     "H100": "NVIDIA H100",
+    "L40S": "NVIDIA L40S",
 }
 """Accelerator type names accepted in the spec, with the GPU model they mean."""
 
@@ -55,14 +56,22 @@ ACCELERATOR_SHAPES: dict[str, dict[int, str]] = {
     "A100": {8: "p4d.24xlarge"},
     "A100-80GB": {8: "p4de.24xlarge"},
     "H100": {1: "p5.4xlarge", 8: "p5.48xlarge"},
+    "L40S": {1: "g6e.xlarge", 4: "g6e.12xlarge", 8: "g6e.48xlarge"},
 }
 """Which accelerator counts exist on AWS, and the instance family member that provides them. ``p5.4xlarge``
 is 1 x H100 (audit pricing45-3): ``data/sagemaker_hardware.json`` (EC2 ``DescribeInstanceTypes``) gives
 ``ml.p5.4xlarge`` 1 GPU and 16 vCPUs, ``data/sagemaker_instance_types.json`` (botocore) lists it for
 inference, training and processing, and the AWS Price List prices it (``prices.json``, EC2 us-east-1);
-without it validate said "H100 GPUs come 8 per instance" and steered to the 8-GPU p5.48xlarge."""
+without it validate said "H100 GPUs come 8 per instance" and steered to the 8-GPU p5.48xlarge.
+``g6e`` is NVIDIA L40S (audit pricing45-3, second half): the same hardware table gives ``ml.g6e.xlarge``,
+``.2xlarge``, ``.4xlarge``, ``.8xlarge`` and ``.16xlarge`` 1 GPU, ``.12xlarge`` and ``.24xlarge`` 4 and ``.48xlarge``
+8 (the smallest of each count is kept), and the botocore enums list all eight for inference, training and
+processing (AWS, "Amazon EC2 G6e instances", https://aws.amazon.com/ec2/instance-types/g6e/: NVIDIA L40S
+Tensor Core GPUs, 48 GB each)."""
 
-GPU_MEMORY_GIB: dict[str, int] = {"T4": 16, "A10G": 24, "L4": 24, "V100": 16, "A100": 40, "A100-80GB": 80, "H100": 80}
+GPU_MEMORY_GIB: dict[str, int] = {"T4": 16, "A10G": 24, "L4": 24, "V100": 16, "A100": 40, "A100-80GB": 80, "H100": 80,
+                                 "L40S": 48}
+"""GPU memory of each accepted type; L40S 48 GB GDDR6 (NVIDIA L40S datasheet, and the AWS G6e page above)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,7 +107,7 @@ class SecretRef(SpecModel):
 class Accelerator(SpecModel):
     """A cloud-neutral GPU request: the type and how many per node or replica."""
 
-    type: str = Field(description="GPU model: T4, A10G, L4, V100, A100, A100-80GB or H100.")
+    type: str = Field(description="GPU model: T4, A10G, L4, V100, A100, A100-80GB, H100 or L40S.")
     count: int = Field(ge=1, le=16, description="GPUs per node (training) or per replica (serving).")
 
 

@@ -45,10 +45,10 @@ DEFAULT_INSTANCE = "ml.m5.xlarge"
 
 
 COMPUTE_CAPABILITY: dict[str, float] = {
-    "V100": 7.0, "T4": 7.5, "A100": 8.0, "A100-80GB": 8.0, "A10G": 8.6, "L4": 8.9, "H100": 9.0,
+    "V100": 7.0, "T4": 7.5, "A100": 8.0, "A100-80GB": 8.0, "A10G": 8.6, "L4": 8.9, "H100": 9.0, "L40S": 8.9,
 }
 """CUDA compute capability of each catalog GPU type (NVIDIA, https://developer.nvidia.com/cuda-gpus:
-Tesla V100 7.0, Tesla T4 7.5, A100 8.0, A10 / A10G 8.6, L4 8.9, H100 9.0)."""
+Tesla V100 7.0, Tesla T4 7.5, A100 8.0, A10 / A10G 8.6, L4 8.9, L40S 8.9 (Ada Lovelace, sm_89), H100 9.0)."""
 
 DTYPE_MIN_CAPABILITY: dict[str, float] = {"bf16": 8.0, "fp8": 7.5}
 """The least compute capability that serves weights of each dtype (see the module contract)."""

@@ -33,9 +33,12 @@ GPU_PRODUCT_LABELS: dict[str, str] = {
     "A100": "NVIDIA-A100-SXM4-40GB",
     "A100-80GB": "NVIDIA-A100-SXM4-80GB",
     "H100": "NVIDIA-H100-80GB-HBM3",
+    "L40S": "NVIDIA-L40S",
 }
 """Spec accelerator type -> GPU Feature Discovery product label on AWS instances (g4dn, g5, g6,
-p3, p4d, p4de, p5)."""
+p3, p4d, p4de, p5, g6e). GFD writes NVML's device name with runs of blanks joined by ``-`` and characters
+outside ``[A-Za-z0-9-_. ]`` dropped (NVIDIA/k8s-device-plugin ``internal/lm/resource.go`` ``getProductName`` and
+``sanitise`` @ aaccdfd2), so the L40S of a g6e, named ``NVIDIA L40S`` by NVML, is ``NVIDIA-L40S``."""
 
 GPU_TOLERATION = {"effect": "NoSchedule", "key": GPU_RESOURCE, "operator": "Exists"}
 
