@@ -263,11 +263,10 @@ class GateReading:
     (``rollout/reconcile.py`` rule 8; ``gates/prometheus.py`` derives it from the alert's ``for``);
     None: no bound given (a reader that cannot tell; the step waits as long as the reading stays pending).
     ``requests``: how many requests the new version served in the step's window, as the reader counted
-    them (CloudWatch: the canary variant's ``Invocations``, ``gates/cloudwatch.py``); a bake does not end
-    while it is under the plan's ``minRequestsPerStep`` (``rollout/reconcile.py`` rule 10); None: not
-    counted. ``gates/prometheus.py`` counts none (Kubernetes: always None), so on Kubernetes
-    ``minRequestsPerStep`` is not enforced (docs/rollout.md, "Not done yet"; audit closing-44b-1: this
-    said it counted the canary revision's ``revision_app_request_count``).
+    them (CloudWatch: the canary variant's ``Invocations``, ``gates/cloudwatch.py``; Prometheus: the canary
+    Knative revision's ``revision_app_request_count``, ``gates/prometheus.py`` "Requests", only when the
+    driver names that revision, ``Observed.canary``); a bake does not end while it is under the plan's
+    ``minRequestsPerStep`` (``rollout/reconcile.py`` rule 10); None: not counted.
     ``lag``: how long (seconds) after a moment the reader's series may still gain datapoints for it
     (CloudWatch: twice the alarm's period, the period to complete and one more to be published,
     ``gates/cloudwatch.py``); the finish waits it after the last step's bake (rule 10); None: none."""

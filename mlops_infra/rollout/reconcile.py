@@ -102,8 +102,8 @@ Rules, in order:
    version had the stable version's value (audit rolloutrun-3).
 10. A step without requests is no evidence. When the gate reader counts the new version's requests
    in the step (``GateReading.requests``: the canary variant's ``Invocations`` on AWS,
-   ``gates/cloudwatch.py``; the Kubernetes reader, ``gates/prometheus.py``, counts none, so there the
-   rule never applies: audit closing-44b-1), a baked step whose count is under the plan's ``minRequestsPerStep``
+   ``gates/cloudwatch.py``; on Kubernetes the canary Knative revision's ``revision_app_request_count``,
+   ``gates/prometheus.py``, when the driver names that revision), a baked step whose count is under the plan's ``minRequestsPerStep``
    (``RolloutSpec.min_requests``, default 1; 0: no minimum; a step at 0%, blue/green's before its
    switch, needs none) does not end: it waits at the step's share,
    as for a pending gate (rule 8, the same ``pending_since`` spell), for at most

@@ -101,10 +101,10 @@ class Rollout(SpecModel):
 
     min_requests_per_step: int | None = Field(
         default=None, ge=0, le=INT32_MAX,
-        description="canary with rollback_on, on AWS: how many requests the new version must serve in each step before "
-                    "the step can end (default 1). A step under it waits after its bake, then rolls back (a step "
-                    "without requests is no evidence); 0: no minimum. Not enforced on Kubernetes yet, nor on AWS "
-                    "without rollback_on or with SageMaker's blue_green (validate warns).",
+        description="canary (and blue_green on Kubernetes) with rollback_on: how many requests the new version must "
+                    "serve in each step before the step can end (default 1). A step under it waits after its bake, "
+                    "then rolls back (a step without requests is no evidence); 0: no minimum. Not enforced without "
+                    "rollback_on, nor with SageMaker's blue_green on AWS (validate warns).",
     )
 
     @field_validator("min_requests_per_step")
