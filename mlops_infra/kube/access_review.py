@@ -20,11 +20,24 @@ access reviews through (k8s.io/apiserver ``pkg/admission/plugin/namespace/lifecy
 (kubernetes.io "Using RBAC Authorization", "Referring to subjects"), which is how RBAC matches a ServiceAccount
 subject of a binding.
 
+**Groups** (audit closing-45b-3): a (Local)SubjectAccessReview judges exactly the ``spec.user`` and ``spec.groups``
+it is given, "If you specify "User" but not "Groups", then is it interpreted as "What if User were not a member of
+any groups"" (Kubernetes API reference, SubjectAccessReviewSpec ``user``). A ServiceAccount token authenticates with
+the groups ``system:serviceaccounts`` and ``system:serviceaccounts:<namespace>`` (k8s.io/apiserver
+``pkg/authentication/serviceaccount/util.go`` ``MakeGroupNames``: ``AllServiceAccountsGroup``,
+``MakeNamespaceGroupName(namespace)``) plus ``system:authenticated``, which the authenticator chain adds to every
+authenticated user (k8s.io/apiserver ``pkg/authentication/group/authenticated_group_adder.go``
+``AuthenticatedGroupAdder``; kubernetes.io "Authenticating": "The group system:authenticated is included in the
+list of groups for all authenticated users"). So a review for a ServiceAccount sends those three groups
+(:func:`service_account_groups`); without them a right bound to one of the groups (a ClusterRoleBinding to
+``system:serviceaccounts:monitoring``) reads as missing.
+
 Creating a review stores nothing. Errors are the client's (:mod:`mlops_infra.kube.errors`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,17 +77,24 @@ def service_account_user(namespace: str, name: str) -> str:
     return f"system:serviceaccount:{namespace}:{name}"
 
 
+def service_account_groups(namespace: str) -> tuple[str, ...]:
+    """The groups a ServiceAccount of ``namespace`` authenticates with (module docstring, "Groups")."""
+    return ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated")
+
+
 def _allowed(answer: Any) -> bool:
     return ((answer or {}).get("status") or {}).get("allowed") is True
 
 
-def subject_may(kube: KubeClient, user: str, access: Access) -> bool:
-    """Whether ``user`` may do ``access`` (a namespaced one): a LocalSubjectAccessReview in its namespace."""
+def subject_may(kube: KubeClient, user: str, access: Access, groups: Sequence[str] = ()) -> bool:
+    """Whether ``user``, a member of ``groups`` and of no other group, may do ``access`` (a namespaced one): a
+    LocalSubjectAccessReview in its namespace. For a ServiceAccount pass :func:`service_account_groups`."""
     if not access.namespace:
         raise ValueError("a LocalSubjectAccessReview needs a namespace: this is a bug in mlops-infra")
+    spec: dict[str, Any] = {"user": user} | ({"groups": list(groups)} if groups else {})
     review = {"apiVersion": LOCAL_REVIEW.api_version, "kind": LOCAL_REVIEW.kind,
               "metadata": {"namespace": access.namespace},
-              "spec": {"user": user, "resourceAttributes": access.attributes()}}
+              "spec": spec | {"resourceAttributes": access.attributes()}}
     return _allowed(kube.request("POST", LOCAL_REVIEW.path(access.namespace), body=review,
                                  what=f"create a LocalSubjectAccessReview in {access.namespace}"))
 

@@ -21,7 +21,9 @@ Without them the lists are refused and the targets never appear: the monitors re
 and a canary's gates see nothing. The pod's ServiceAccount is ``spec.serviceAccountName``
 (``pkg/prometheus/server/statefulset.go``: ``ServiceAccountName: cpf.ServiceAccountName``), unset: ``default``
 (the ServiceAccount admission plugin's default). This module asks the API server, with one
-LocalSubjectAccessReview per verb and resource (:mod:`mlops_infra.kube.access_review`), rather than reading Roles.
+LocalSubjectAccessReview per verb and resource (:mod:`mlops_infra.kube.access_review`), rather than reading Roles,
+as the ServiceAccount with the groups its token carries (``system:serviceaccounts``, ``system:serviceaccounts:<ns>``,
+``system:authenticated``: that module, "Groups"), so a right bound to one of those groups counts (audit closing-45b-3).
 
 **The rollout runner's queries.** The runner (``compile/kubernetes/rollout_runner.py``) queries the Prometheus
 that evaluates the rollout's rules on port 9090 (``PROMETHEUS_URL``: Service ``prometheus-operated``, whose
@@ -74,7 +76,7 @@ from mlops_infra.compile.kubernetes.monitoring_selection import (
     where,
 )
 from mlops_infra.compile.kubernetes.prerequisites import Check, Prerequisite
-from mlops_infra.kube.access_review import Access, service_account_user, subject_may
+from mlops_infra.kube.access_review import Access, service_account_groups, service_account_user, subject_may
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeError, KubeUnreachable
 from mlops_infra.kube.preflight import Result
@@ -160,7 +162,7 @@ def _discovery_check(kube: KubeClient, prometheus: Mapping[str, Any], loaded: Se
                          SOURCE)
         try:
             refused = [a for a in (Access(verb, group, resource, namespace) for group, resource in needed for verb in VERBS)
-                       if not subject_may(kube, service_account_user(ns, account), a)]
+                       if not subject_may(kube, service_account_user(ns, account), a, service_account_groups(ns))]
         except KubeUnreachable:
             raise
         except KubeError as exc:

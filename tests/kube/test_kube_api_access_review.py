@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from mlops_infra.kube import KubeClient, RetryPolicy
-from mlops_infra.kube.access_review import Access, self_may, service_account_user, subject_may
+from mlops_infra.kube.access_review import (
+    Access,
+    self_may,
+    service_account_groups,
+    service_account_user,
+    subject_may,
+)
 from mlops_infra.kube.errors import KubeError, KubeForbidden
 from tests.support.kube_api import KubeApiStandIn
 
@@ -88,3 +94,27 @@ def test_a_self_review_answers_from_the_tokens_rules_for_any_known_token():
         with KubeClient.from_url(api.url, token="root", retry=FAST) as kube:
             assert self_may(kube, Access("create", "kueue.x-k8s.io", "clusterqueues"))
         assert [r.status for r in api.requests_for("POST")] == [201, 201, 201]
+
+
+SCRAPE = {"apiVersion": RBAC, "kind": "ClusterRole", "metadata": {"name": "scrape"}, "rules": READ_PODS}
+
+
+@pytest.mark.parametrize("group", ["system:serviceaccounts", "system:serviceaccounts:monitoring",
+                                   "system:authenticated"])
+def test_a_service_account_holds_what_its_groups_are_granted(group):
+    # audit closing-45b-3: a review with a user and no groups is judged as a member of no group; a ServiceAccount's
+    # token carries system:serviceaccounts, system:serviceaccounts:<ns> and system:authenticated
+    binding = _binding("ClusterRoleBinding", None, "ClusterRole", "scrape",
+                       {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": group})
+    with KubeApiStandIn() as api:
+        api.seed(SCRAPE)
+        api.seed(binding)
+        with KubeClient.from_url(api.url, retry=FAST) as kube:
+            access = Access("list", "", "pods", "team")
+            assert subject_may(kube, SA, access, service_account_groups("monitoring"))
+            assert not subject_may(kube, SA, access)  # the API's reading of a review without groups
+            other = subject_may(kube, service_account_user("other", "p"), access, service_account_groups("other"))
+            assert other is (group != "system:serviceaccounts:monitoring")  # a namespace's group is its own
+        sent = api.requests_for("POST", "/apis/authorization.k8s.io/v1/namespaces/team/localsubjectaccessreviews")
+    assert sent[0].body["spec"]["groups"] == ["system:serviceaccounts", "system:serviceaccounts:monitoring",
+                                              "system:authenticated"]

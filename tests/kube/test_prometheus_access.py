@@ -209,3 +209,16 @@ def test_a_refused_review_or_policy_list_is_unknown_and_names_the_permission():
     discovery, network = _checks(*_kube_prometheus(), tokens={"t": reader})
     assert discovery[1] == "unknown" and "create on localsubjectaccessreviews" in discovery[2]
     assert network[1] == "unknown" and 'needs list networkpolicies (apiGroups ["networking.k8s.io"]) in monitoring' in network[2]
+
+
+def test_discovery_granted_to_the_accounts_namespace_group_counts():
+    # audit closing-45b-3: a ClusterRoleBinding to Group system:serviceaccounts:monitoring grants every ServiceAccount
+    # of monitoring (prometheus-k8s included) the discovery rules; the review must carry the token's groups
+    rbac = "rbac.authorization.k8s.io/v1"
+    cluster = [{"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": "discovery"}, "rules": DISCOVERY_RULES},
+               {"apiVersion": rbac, "kind": "ClusterRoleBinding", "metadata": {"name": "discovery"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "discovery"},
+                "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io",
+                              "name": "system:serviceaccounts:monitoring"}]}]
+    checks = _checks(*_kube_prometheus(*cluster))
+    assert [c[0].name for c in checks] == ["network access from the rollout runner to Prometheus monitoring/k8s"]
