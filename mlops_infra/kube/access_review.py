@@ -32,6 +32,15 @@ list of groups for all authenticated users"). So a review for a ServiceAccount s
 (:func:`service_account_groups`); without them a right bound to one of the groups (a ClusterRoleBinding to
 ``system:serviceaccounts:monitoring``) reads as missing.
 
+**What the identity holds** (audit closing-45b-2): a SelfSubjectRulesReview (``spec.namespace``) lists "the set of
+actions the current user can perform within a namespace" as ``status.resourceRules`` (PolicyRule-shaped:
+``verbs``, ``apiGroups``, ``resources``, ``resourceNames``), from the authorizers that can list rules (RBAC);
+``status.incomplete`` "is true when the rules returned by this call are incomplete. This is most commonly
+encountered when an authorizer, such as an external authorizer, doesn't support rules evaluation" (Kubernetes API
+reference, SubjectRulesReviewStatus; a webhook authorizer answers "webhook authorizer does not support user rule
+resolution", k8s.io/apiserver ``plugin/pkg/authorizer/webhook/webhook.go`` ``RulesFor``). Any authenticated user
+may create one (``system:basic-user``: ``create`` on ``selfsubjectaccessreviews``, ``selfsubjectrulesreviews``).
+
 Creating a review stores nothing. Errors are the client's (:mod:`mlops_infra.kube.errors`).
 """
 
@@ -45,6 +54,8 @@ from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.resources import ResourceType
 
 LOCAL_REVIEW = ResourceType("authorization.k8s.io/v1", "LocalSubjectAccessReview", "localsubjectaccessreviews")
+SELF_RULES_REVIEW = ResourceType("authorization.k8s.io/v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
+                                 namespaced=False)
 SELF_REVIEW = ResourceType("authorization.k8s.io/v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
                            namespaced=False)
 
@@ -104,3 +115,23 @@ def self_may(kube: KubeClient, access: Access) -> bool:
     review = {"apiVersion": SELF_REVIEW.api_version, "kind": SELF_REVIEW.kind,
               "spec": {"resourceAttributes": access.attributes()}}
     return _allowed(kube.request("POST", SELF_REVIEW.path(), body=review, what="create a SelfSubjectAccessReview"))
+
+
+@dataclass(frozen=True)
+class HeldRules:
+    """A SelfSubjectRulesReview's answer: ``rules`` (its ``resourceRules``), ``incomplete`` and the
+    ``evaluation_error`` the server gave ("" when none)."""
+
+    rules: tuple[dict[str, Any], ...]
+    incomplete: bool
+    evaluation_error: str = ""
+
+
+def self_rules(kube: KubeClient, namespace: str) -> HeldRules:
+    """The rules the identity of ``kube`` holds in ``namespace``: a SelfSubjectRulesReview (module docstring)."""
+    review = {"apiVersion": SELF_RULES_REVIEW.api_version, "kind": SELF_RULES_REVIEW.kind, "spec": {"namespace": namespace}}
+    answer = kube.request("POST", SELF_RULES_REVIEW.path(), body=review,
+                          what=f"create a SelfSubjectRulesReview for {namespace}")
+    status = (answer or {}).get("status") or {}
+    rules = tuple(r for r in status.get("resourceRules") or [] if isinstance(r, dict))
+    return HeldRules(rules, status.get("incomplete") is True, str(status.get("evaluationError") or ""))

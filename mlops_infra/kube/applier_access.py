@@ -21,16 +21,31 @@ only where a ClusterRole aggregates them into it (the training operator's standa
 namespace admin's ``pulumi up`` stops part-way at Role ``mlops-training-launcher`` ("is attempting to grant RBAC
 permissions not currently held").
 
-The rights are asked of the API server, never derived from Roles: one SelfSubjectAccessReview per access
+The object writes are asked of the API server: one SelfSubjectAccessReview per access
 (:mod:`mlops_infra.kube.access_review`; any authenticated user may create one, and it is judged with the caller's
-whole identity, groups and all, as ``kubectl auth can-i`` is). For a compiled Role's rule the review names each
-verb, API group, resource and, with ``resourceNames``, each name; one not held is excused when the applier may
-``escalate`` and ``bind`` that Role.
+whole identity, groups and all, by every authorizer the cluster runs, as ``kubectl auth can-i`` is).
+
+**A Role's rules are judged against RBAC rules only** (audit closing-45b-2). Creating a Role runs the escalation
+check unless the creator may ``escalate`` (kubernetes ``pkg/registry/rbac/role/policybased/storage.go`` ``Create``:
+``if rbacregistry.EscalationAllowed(ctx) || rbacregistry.RoleEscalationAuthorized(ctx, s.authorizer)``, else
+``ConfirmNoEscalationInternal(ctx, s.ruleResolver, rules)``), and that check compares the Role's rules with the
+creator's rules from the RBAC rule resolver (``pkg/registry/rbac/validation/rule.go`` ``ConfirmNoEscalation``:
+``ownerRules, err := ruleResolver.RulesFor(user, namespace)``, then ``Covers(ownerRules, rules)``), not with what
+the other authorizers allow: a right a webhook authorizer grants (EKS access policies) passes a
+SelfSubjectAccessReview and still does not count. So the rules the applier holds in the Role's namespace are read
+with a SelfSubjectRulesReview (:func:`mlops_infra.kube.access_review.self_rules`) and each verb x group x
+resource (x name) of the Role is judged with :func:`covers`, RBAC's own comparison
+(k8s.io/component-helpers ``auth/rbac/validation/policy_comparator.go`` ``ruleCovers``/``resourceCoversAll``). One
+not covered is excused when the applier may ``escalate`` and ``bind`` that Role (SelfSubjectAccessReview: the
+``escalate`` check and the binding's ``bind`` check go through the full authorizer). When the rules review says
+``incomplete`` (an authorizer, such as a webhook, cannot list its rules) the listed rules are not proven to be
+exactly what RBAC counts, so an uncovered rule is ``unknown`` ("could not check"), not ``refused``.
 
 Contract of :func:`applier_checks`: nothing when every access is allowed; else ``(Prerequisite, "refused", detail)``
 for the object writes not allowed (one, listing each access with the kinds that need it; the fix names the
-ClusterRole/Role rules to grant) and one per compiled Role whose rules the applier does not hold (the fix: grant
-those rules, or ``escalate`` and ``bind`` on that Role); or one ``unknown`` when a review fails. Not checked:
+ClusterRole/Role rules to grant) and one per compiled Role whose rules the applier's RBAC rules do not cover
+(``refused``, or ``unknown`` when the rules review is incomplete; the fix: grant those rules through RBAC, or
+``escalate`` and ``bind`` on that Role); or one ``unknown`` when a review fails. Not checked:
 ``delete`` (a removal's), ``get``/``list`` the provider's reads and awaits need, and webhooks' own refusals.
 """
 
@@ -40,13 +55,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlops_infra.compile.kubernetes.prerequisites import Check, Prerequisite
-from mlops_infra.kube.access_review import Access, self_may
+from mlops_infra.kube.access_review import Access, HeldRules, self_may, self_rules
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeError, KubeUnreachable
 from mlops_infra.kube.resources import resource_type
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
-SOURCE = ("kubernetes.io Using RBAC Authorization (privilege escalation prevention); k8s.io/apiserver "
+SOURCE = ("kubernetes.io Using RBAC Authorization (privilege escalation prevention); kubernetes "
+          "pkg/registry/rbac/validation/rule.go ConfirmNoEscalation; k8s.io/apiserver "
           "pkg/endpoints/handlers/patch.go; pulumi-kubernetes server-side apply")
 WRITE_VERBS = ("create", "patch")
 
@@ -93,6 +109,21 @@ def role_grants(graph: Any) -> list[tuple[str, str, list[Access]]]:
     return sorted(out)
 
 
+def covers(rules: tuple[dict[str, Any], ...], access: Access) -> bool:
+    """Whether one of the PolicyRule-shaped ``rules`` covers ``access``, as RBAC's ``ruleCovers`` judges a broken-down
+    rule (module docstring): ``*`` or the verb and the group; ``*``, the resource or, for ``resource/sub``,
+    ``*/sub``; a rule with ``resourceNames`` covers only those names, one without covers any."""
+    sub = access.resource.partition("/")[2]
+    for rule in rules:
+        verbs, groups = rule.get("verbs") or [], rule.get("apiGroups") or []
+        resources, names = rule.get("resources") or [], rule.get("resourceNames") or []
+        if (("*" in verbs or access.verb in verbs) and ("*" in groups or access.group in groups)
+                and ("*" in resources or access.resource in resources or (sub and f"*/{sub}" in resources))
+                and (not names or (access.name is not None and access.name in names))):
+            return True
+    return False
+
+
 def _rules(accesses: list[Access]) -> str:
     """The RBAC rules (flow-style YAML) that grant ``accesses``."""
     by: dict[tuple[str, str, tuple[str, ...]], set[str]] = {}
@@ -121,16 +152,24 @@ def _write_check(missing: dict[Access, list[str]]) -> tuple[Prerequisite, str, s
                           "stops part-way, with the objects before the first refused one created.")
 
 
-def _role_check(namespace: str, name: str, missing: list[Access]) -> tuple[Prerequisite, str, str]:
+def _role_check(namespace: str, name: str, missing: list[Access], held: HeldRules) -> tuple[Prerequisite, str, str]:
     p = Prerequisite(f"the applier's rights to create Role {namespace}/{name}", ("platform",), Check(),
-                     f"grant the applier the rules {_rules(missing)} in namespace {namespace} (e.g. a ClusterRole "
-                     "aggregated into admin, or a Role bound to it), or escalate and bind on roles "
+                     f"grant the applier the rules {_rules(missing)} in namespace {namespace} through RBAC (e.g. a "
+                     "ClusterRole aggregated into admin, or a Role bound to it), or escalate and bind on roles "
                      f"(apiGroups [\"{RBAC_GROUP}\"], resourceNames [{name}])", SOURCE)
     shown = ", ".join(f"{a.verb} {a.resource}.{a.group}" if a.group else f"{a.verb} {a.resource}" for a in missing)
-    return p, "refused", (f"Role {namespace}/{name} grants {shown}, which the identity of this context does not hold "
-                          "there (SelfSubjectAccessReview): RBAC refuses to create a role granting permissions its "
-                          "creator does not have (\"is attempting to grant RBAC permissions not currently held\"), "
-                          "so `pulumi up` stops part-way at it.")
+    if not held.incomplete:
+        return p, "refused", (f"Role {namespace}/{name} grants {shown}, which the RBAC rules of this context's identity "
+                              "do not cover there (SelfSubjectRulesReview): RBAC refuses to create a role granting "
+                              "permissions its creator does not have (\"is attempting to grant RBAC permissions not "
+                              "currently held\"), so `pulumi up` stops part-way at it.")
+    why = held.evaluation_error or "an authorizer cannot list its rules"
+    return p, "unknown", (f"could not check Role {namespace}/{name}: it grants {shown}, which the RBAC rules listed for "
+                          f"this context's identity there do not cover, and the list is incomplete ({why}). A right "
+                          "granted by a non-RBAC authorizer (a webhook, e.g. EKS access policies) does not count when "
+                          "creating a Role: its escalation check compares the Role's rules with the creator's RBAC "
+                          "rules only, so `pulumi up` may stop part-way at it (\"is attempting to grant RBAC "
+                          "permissions not currently held\").")
 
 
 def applier_checks(kube: KubeClient, graph: Any) -> list[tuple[Prerequisite, str, str]]:
@@ -145,18 +184,23 @@ def applier_checks(kube: KubeClient, graph: Any) -> list[tuple[Prerequisite, str
             answers[access] = self_may(kube, access)
         return answers[access]
 
+    held: dict[str, HeldRules] = {}
     try:
         missing = {a: kinds for a, kinds in sorted(needed.items()) if not may(a)}
         out = [_write_check(missing)] if missing else []
         for namespace, name, grants in roles:
-            lacking = [a for a in grants if not may(a)]
+            if namespace not in held:
+                held[namespace] = self_rules(kube, namespace)
+            lacking = [a for a in grants if not covers(held[namespace].rules, a)]
             excused = lacking and all(may(Access(verb, RBAC_GROUP, "roles", namespace, name)) for verb in ("escalate", "bind"))
             if lacking and not excused:
-                out.append(_role_check(namespace, name, lacking))
+                out.append(_role_check(namespace, name, lacking, held[namespace]))
     except KubeUnreachable:
         raise
     except KubeError as exc:
         p = Prerequisite("the applier's rights to write this environment's objects", ("platform",), Check(),
-                         "check them with kubectl auth can-i create <resource> -n <namespace>", SOURCE)
-        return [(p, "unknown", f"a SelfSubjectAccessReview was refused or failed ({exc.summary})")]
+                         "check them with kubectl auth can-i create <resource> -n <namespace> and kubectl auth can-i "
+                         "--list -n <namespace>", SOURCE)
+        return [(p, "unknown", f"a SelfSubjectAccessReview or SelfSubjectRulesReview was refused or failed "
+                               f"({exc.summary})")]
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 from mlops_infra.compile.kubernetes.prerequisites import cluster_prerequisites
 from mlops_infra.kube import KubeClient, RetryPolicy
 from mlops_infra.kube.access_review import Access
-from mlops_infra.kube.applier_access import applier_checks, role_grants, writes
+from mlops_infra.kube.applier_access import applier_checks, covers, role_grants, writes
 from mlops_infra.kube.preflight import preflight
 from tests.support.kube_api import KubeApiStandIn
 from tests.support.kube_cases import REFERENCE, compiled
@@ -80,8 +80,60 @@ def test_the_preflight_warns_before_apply_and_says_nothing_for_an_identity_that_
     graph = compiled(REFERENCE, "dev")
     with KubeApiStandIn(tokens={"t": NAMESPACE_ADMIN}) as api, KubeClient.from_url(api.url, token="t", retry=FAST) as kube:
         warnings = [r.warning() for r in preflight(kube, cluster_prerequisites(graph), graph)]
-    found = [w for w in warnings if w and "SelfSubjectAccessReview" in w]
+    found = [w for w in warnings if w and ("SelfSubjectAccessReview" in w or "SelfSubjectRulesReview" in w)]
     assert len(found) == 2
     assert found[0].startswith("cluster preflight: the identity of this context may not create clusterqueues")
     assert found[1].startswith(f"cluster preflight: Role {NS}/mlops-training-launcher grants create pytorchjobs")
     assert _checks(None) == []
+
+
+def _webhook_checks(rbac, webhook):
+    graph = compiled(REFERENCE, "dev")
+    with (KubeApiStandIn(tokens={"t": rbac}, webhook_rules={"t": webhook}) as api,
+          KubeClient.from_url(api.url, token="t", retry=FAST) as kube):
+        return applier_checks(kube, graph)
+
+
+def test_a_right_from_a_webhook_authorizer_does_not_count_for_the_launcher_role():
+    # audit closing-45b-2: SelfSubjectAccessReview allows create pytorchjobs through the webhook (EKS access policy),
+    # but Role creation's escalation check compares with the RBAC rules only (ConfirmNoEscalation -> RulesFor)
+    (launcher,) = _webhook_checks([*NAMESPACE_ADMIN, QUEUES], [KUBEFLOW])
+    assert launcher[0].name == f"the applier's rights to create Role {NS}/mlops-training-launcher"
+    assert launcher[1] == "unknown"
+    assert launcher[2].startswith(f"could not check Role {NS}/mlops-training-launcher: it grants create "
+                                  "pytorchjobs.kubeflow.org")
+    assert "(webhook authorizer does not support user rule resolution)" in launcher[2]
+    assert "through RBAC" in launcher[0].enable
+
+
+def test_rbac_rules_that_cover_the_role_or_escalate_and_bind_pass_an_incomplete_rules_review():
+    assert _webhook_checks([*NAMESPACE_ADMIN, QUEUES, KUBEFLOW], [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]) == []
+    escalate = {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"],
+                "resourceNames": ["mlops-training-launcher"], "verbs": ["escalate", "bind"]}
+    assert _webhook_checks([*NAMESPACE_ADMIN, QUEUES], [KUBEFLOW, escalate]) == []  # escalate: the full authorizer
+
+
+def test_the_role_is_judged_against_the_rules_review_of_its_namespace():
+    graph = compiled(REFERENCE, "dev")
+    with (KubeApiStandIn(tokens={"t": [*NAMESPACE_ADMIN, QUEUES, KUBEFLOW]}) as api,
+          KubeClient.from_url(api.url, token="t", retry=FAST) as kube):
+        assert applier_checks(kube, graph) == []
+        (asked,) = api.requests_for("POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews")
+    assert asked.body["spec"] == {"namespace": NS}
+
+
+def test_covers_compares_rules_as_rbac_does():
+    pods = Access("get", "", "pods", NS)
+    assert covers(({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},), pods)
+    assert covers(({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},), pods)
+    assert not covers(({"apiGroups": ["apps"], "resources": ["pods"], "verbs": ["get"]},), pods)
+    assert not covers(({"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},), pods)
+    # resourceCoversAll: */sub covers any resource's sub; pods/* is no wildcard
+    assert covers(({"apiGroups": [""], "resources": ["*/log"], "verbs": ["get"]},), Access("get", "", "pods/log", NS))
+    assert not covers(({"apiGroups": [""], "resources": ["pods/*"], "verbs": ["get"]},), Access("get", "", "pods/log", NS))
+    assert not covers(({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},), Access("get", "", "pods/log", NS))
+    # ruleCovers: a rule with names covers only those names, never an unnamed request
+    named = ({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"], "resourceNames": ["a"]},)
+    assert covers(named, Access("get", "", "pods", NS, "a"))
+    assert not covers(named, Access("get", "", "pods", NS, "b")) and not covers(named, pods)
+    assert covers(({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},), Access("get", "", "pods", NS, "b"))

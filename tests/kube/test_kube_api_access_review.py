@@ -118,3 +118,18 @@ def test_a_service_account_holds_what_its_groups_are_granted(group):
         sent = api.requests_for("POST", "/apis/authorization.k8s.io/v1/namespaces/team/localsubjectaccessreviews")
     assert sent[0].body["spec"]["groups"] == ["system:serviceaccounts", "system:serviceaccounts:monitoring",
                                               "system:authenticated"]
+
+
+def test_a_rules_review_lists_the_tokens_rules_and_a_webhook_makes_it_incomplete():
+    from mlops_infra.kube.access_review import self_rules
+
+    with (KubeApiStandIn(tokens={"t": READ_PODS}, webhook_rules={"t": [{"apiGroups": ["*"], "resources": ["*"],
+                                                                       "verbs": ["*"]}]}) as api,
+          KubeClient.from_url(api.url, token="t", retry=FAST) as kube):
+        held = self_rules(kube, "team")
+        assert held.rules == ({"verbs": ["list", "watch"], "apiGroups": [""], "resources": ["pods"]},)
+        assert held.incomplete and held.evaluation_error == "webhook authorizer does not support user rule resolution"
+        assert self_may(kube, Access("create", "kubeflow.org", "pytorchjobs", "team"))  # the webhook allows it
+    with KubeApiStandIn() as api, KubeClient.from_url(api.url, retry=FAST) as kube:
+        held = self_rules(kube, "team")
+        assert held.rules == ({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},) and not held.incomplete

@@ -143,6 +143,13 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   modelled: aggregated ClusterRoles (``aggregationRule``: only the rules an object holds count), the implicit
   groups (``system:authenticated``, ``system:serviceaccounts``...) a review does not list,
   ``nonResourceAttributes`` (never allowed), other authorizers, and the reason texts (the stand-in's own).
+  A POST of a ``SelfSubjectRulesReview`` (``.../selfsubjectrulesreviews``, cluster-scoped, ``spec.namespace``
+  required: 400 otherwise; any known token, ClusterRole ``system:basic-user``) answers 201 with ``status:
+  {resourceRules, nonResourceRules: [], incomplete}``: the token's ``tokens=`` rules (``None``: one ``*`` rule), as
+  the RBAC rule resolver lists them. ``webhook_rules={token: rules}`` (optional) models a webhook authorizer (e.g.
+  EKS access policies) granting those rules too: requests and SelfSubjectAccessReviews are allowed by them, a
+  rules review does not list them and says ``incomplete: true`` with ``evaluationError`` "webhook authorizer does
+  not support user rule resolution" (k8s.io/apiserver ``plugin/pkg/authorizer/webhook/webhook.go`` ``RulesFor``).
 
 ResourceQuota and LimitRange objects are stored and served like any built-in kind; nothing enforces
 them (no quota or limit-range admission).
@@ -442,8 +449,10 @@ SERVICE_PROXY = re.compile(r"^/api/v1/namespaces/(?P<namespace>[^/]+)/services/(
                            r"(?::[^/]*)?/proxy(?P<rest>/.*)?$")
 """A service proxy path: ``/api/v1/namespaces/{ns}/services/[scheme:]{name}[:{port}]/proxy[/{path}]``."""
 ACCESS_REVIEW = re.compile(r"^/apis/authorization\.k8s\.io/v1/(?:namespaces/(?P<namespace>[^/]+)/)?"
-                           r"(?P<plural>subjectaccessreviews|localsubjectaccessreviews|selfsubjectaccessreviews)/?$")
+                           r"(?P<plural>subjectaccessreviews|localsubjectaccessreviews|selfsubjectaccessreviews"
+                           r"|selfsubjectrulesreviews)/?$")
 """An access review path (see "Access reviews" in the module docstring)."""
+RULES_REVIEW = "selfsubjectrulesreviews"
 REVIEW_KINDS = {"subjectaccessreviews": ("SubjectAccessReview", False),
                 "localsubjectaccessreviews": ("LocalSubjectAccessReview", True),
                 "selfsubjectaccessreviews": ("SelfSubjectAccessReview", False)}
@@ -744,9 +753,11 @@ class KubeApiStandIn:
 
     def __init__(self, *, crds: Iterable[Mapping[str, Any]] = (), tokens: Mapping[str, list[dict] | None] | None = None,
                  serve_any: bool = False, server_fields: bool = False, managed_fields: bool = False,
-                 workload_status: bool = False, kueue_pytorchjob_webhook: bool = False) -> None:
+                 workload_status: bool = False, kueue_pytorchjob_webhook: bool = False,
+                 webhook_rules: Mapping[str, list[dict]] | None = None) -> None:
         self.kueue_pytorchjob_webhook = kueue_pytorchjob_webhook
         self.tokens = dict(tokens) if tokens is not None else None
+        self.webhook_rules = dict(webhook_rules) if webhook_rules is not None else None
         self.serve_any = serve_any
         self.server_fields = server_fields
         self.managed_fields = managed_fields
@@ -1293,7 +1304,7 @@ class KubeApiStandIn:
         if token is None or token not in self.tokens:
             raise ApiError(401, "Unauthorized", "Unauthorized")
         rules = self.tokens[token]
-        if rules is None or any(_rule_allows(r, verb, target) for r in rules):
+        if rules is None or any(_rule_allows(r, verb, target) for r in [*rules, *self._webhook(token)]):
             return
         resource = target.resource.plural + (f"/{target.subresource}" if target.subresource else "")
         where = f' in the namespace "{target.namespace}"' if target.namespace else " at the cluster scope"
@@ -1304,6 +1315,33 @@ class KubeApiStandIn:
                        _details(target.resource, target.name))
 
     # -- access reviews ----------------------------------------------------------------------------------------
+
+    def _webhook(self, token: str | None) -> list[dict[str, Any]]:
+        """The rules a (modelled) webhook authorizer grants ``token`` (``webhook_rules``; module docstring)."""
+        return list((self.webhook_rules or {}).get(str(token)) or [])
+
+    def rules_review(self, namespace: str | None, body: Any, token: str | None) -> dict[str, Any]:
+        """Answer a SelfSubjectRulesReview (see "Access reviews" in the module docstring)."""
+        if namespace is not None:  # cluster-scoped
+            raise NO_RESOURCE
+        if self.tokens is not None and token not in self.tokens:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        spec = body.get("spec") if isinstance(body, dict) else None
+        if not isinstance(spec, dict) or not spec.get("namespace"):
+            raise bad_request("no namespace on request")
+        rules = None if self.tokens is None else self.tokens.get(str(token))
+        listed = ([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}] if rules is None
+                  else [{k: list(r[k]) for k in ("verbs", "apiGroups", "resources", "resourceNames") if r.get(k)}
+                        for r in rules])
+        status: dict[str, Any] = {"resourceRules": listed, "nonResourceRules": [], "incomplete": self.webhook_rules is not None}
+        if self.webhook_rules is not None:
+            status["evaluationError"] = "webhook authorizer does not support user rule resolution"
+        answer = copy.deepcopy(body)
+        answer.setdefault("apiVersion", "authorization.k8s.io/v1")
+        answer.setdefault("kind", "SelfSubjectRulesReview")
+        answer.setdefault("metadata", {})
+        answer["status"] = status
+        return answer
 
     def rbac_rules(self, user: str, groups: Iterable[str], namespace: str | None) -> list[dict[str, Any]]:
         """The rules the stored RBAC objects grant ``user`` (with ``groups``) in ``namespace`` (None: the cluster
@@ -1347,7 +1385,7 @@ class KubeApiStandIn:
             allowed = False
         elif plural == "selfsubjectaccessreviews":
             rules = None if self.tokens is None else self.tokens.get(str(token))
-            allowed = rules is None or self._allows(rules, attrs)
+            allowed = rules is None or self._allows([*rules, *self._webhook(token)], attrs)
         else:
             allowed = self._allows(self.rbac_rules(str(spec.get("user") or ""), spec.get("groups") or [],
                                                    attrs.get("namespace") or None), attrs)
@@ -1504,8 +1542,9 @@ class _Handler(BaseHTTPRequestHandler):
         if review is not None and self.command == "POST":
             entry.verb = "create"
             try:
-                entry.status, answer = 201, self.api.access_review(review.group("plural"), review.group("namespace"),
-                                                                   body, token)
+                entry.status, answer = 201, (self.api.rules_review(review.group("namespace"), body, token) if review.group("plural") == RULES_REVIEW
+                                             else self.api.access_review(review.group("plural"), review.group("namespace"),
+                                                                         body, token))
             except ApiError as err:
                 entry.status, answer = err.code, err.status()
             return self._answer(entry.status, answer)
