@@ -11,9 +11,10 @@ import pytest
 from mlops_infra.compile.kubernetes import ingress, rollout_runner
 from tests.support.kube_cases import CASE_IDS, VARIETY, by_kind, compile_text, graph_of
 
-WRITABLE = ("mlops-capture", "mlops-retrain-trigger", "mlops-pushgateway")
+WRITABLE = ("mlops-capture", "mlops-retrain-trigger", "mlops-pushgateway", "mlops-mlflow")
 """Services whose pods act on what they are sent: capture writes the bucket drift reads, the trigger
-starts training, the Pushgateway's values fire the drift alerts that reach the trigger."""
+starts training, the Pushgateway's values fire the drift alerts that reach the trigger, MLflow holds
+the versions and approval tags promote trusts (secpost45-4 item 1)."""
 
 
 def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -110,3 +111,16 @@ def test_public_exposure_is_explicit_and_drops_only_that_endpoints_labels():
     isvcs = by_kind(compile_text(text), "InferenceService")
     public = [i for i in isvcs if "networking.knative.dev/visibility" not in i["metadata"]["labels"]]
     assert [i["metadata"]["name"] for i in public] == ["churn"] and len(isvcs) > 1
+
+
+@pytest.mark.parametrize("case", [c for c in CASE_IDS if any(s["metadata"]["name"] == "mlops-mlflow"
+                                                             for s in by_kind(graph_of(c), "Service"))])
+def test_the_registry_admits_this_namespaces_pods_only(case):
+    """secpost45-4 item 1: any pod of this namespace (training runs register versions), none of another."""
+    policy = named(by_kind(graph_of(case), "NetworkPolicy"), "mlops-mlflow")
+    namespace = policy["metadata"]["namespace"]
+    assert policy["spec"]["ingress"] == [{"from": [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": namespace}}}], "ports": [{"port": 5000, "protocol": "TCP"}]}]
+    (peer,) = policy["spec"]["ingress"][0]["from"]
+    assert matches(peer["namespaceSelector"], {"kubernetes.io/metadata.name": namespace})
+    assert not matches(peer["namespaceSelector"], {"kubernetes.io/metadata.name": "other"})
