@@ -33,8 +33,10 @@ SourceLine = Callable[[str, int], str]
 
 
 def configure_output_streams(environ: Any = None) -> None:
-    """Make ``sys.stdout`` and ``sys.stderr`` able to write any text (audit portab45-4); streams already in
-    UTF-8 are left as they are.
+    """Make ``sys.stdout`` and ``sys.stderr`` able to write any text (audit portab45-4). A stream already in
+    UTF-8 keeps it; if it is strict it writes a lone surrogate (which UTF-8 cannot encode: a state's text may hold
+    ``"\\ud800"``) as a ``\\udXXX`` escape instead of raising (audit closing-45c-3), which inside a JSON string is
+    the same JSON escape the text came from.
 
     - A file or a pipe (not a terminal) in another encoding writes UTF-8. Python's sys docs (``sys.stdout``):
       "On Windows, UTF-8 is used for the console device. Non-character devices such as disk files and pipes use
@@ -56,9 +58,13 @@ def configure_output_streams(environ: Any = None) -> None:
     chosen_encoding, _, chosen_errors = chosen.partition(":")
     for stream in (sys.stdout, sys.stderr):
         reconfigure, encoding = getattr(stream, "reconfigure", None), getattr(stream, "encoding", None)
-        if reconfigure is None or not isinstance(encoding, str) or _is_utf8(encoding):
+        if reconfigure is None or not isinstance(encoding, str):
             continue
         errors = "backslashreplace" if getattr(stream, "errors", "strict") == "strict" else stream.errors
+        if _is_utf8(encoding):  # only a lone surrogate (state text read with surrogatepass) cannot be written
+            if not chosen_errors and errors != getattr(stream, "errors", "strict"):
+                reconfigure(errors=errors)
+            continue
         if not chosen_encoding and not _is_a_terminal(stream):
             reconfigure(encoding="utf-8", errors=errors)
         elif not chosen_errors:

@@ -102,8 +102,11 @@ class _Stream(io.TextIOWrapper):
     (("latin-1", "strict", True), {}, ("latin-1", "backslashreplace")),  # a terminal in a latin-1 locale
     (("cp1252",), {"PYTHONIOENCODING": "cp1252"}, ("cp1252", "backslashreplace")),
     (("cp1252", "replace"), {"PYTHONIOENCODING": "cp1252:replace"}, ("cp1252", "replace")),
-    (("utf-8",), {}, ("utf-8", "strict")),  # left as it is
-], ids=["pipe", "terminal", "pythonioencoding", "pythonioencoding-errors", "utf-8"])
+    (("utf-8",), {}, ("utf-8", "backslashreplace")),  # closing-45c-3: was left strict, a lone surrogate raised
+    (("utf-8", "surrogateescape"), {}, ("utf-8", "surrogateescape")),  # a C-locale stream keeps its handler
+    (("utf-8",), {"PYTHONIOENCODING": "utf-8:strict"}, ("utf-8", "strict")),  # the user's choice
+], ids=["pipe", "terminal", "pythonioencoding", "pythonioencoding-errors", "utf-8", "utf-8-surrogateescape",
+        "utf-8-chosen-strict"])
 def test_which_streams_change(monkeypatch, stream, environ, expected) -> None:
     out, err = _Stream(*stream), _Stream(*stream)
     monkeypatch.setattr(sys, "stdout", out)
@@ -111,3 +114,5 @@ def test_which_streams_change(monkeypatch, stream, environ, expected) -> None:
     output.configure_output_streams(environ)
     assert (out.encoding, out.errors) == expected == (err.encoding, err.errors)
     out.write("├ → データ")  # never raises
+    if out.errors == "backslashreplace":
+        out.write("lone \ud800 surrogate")  # never raises either (closing-45c-3)
