@@ -34,7 +34,8 @@ the revision template: kserve ``pkg/constants/constants.go`` ``RevisionTemplateL
 moves the endpoint on or off the cluster's external ingress gateway (``compile/kubernetes/ingress.py``
 ``visibility_labels``, audit secpost45-2), and one warning says so in those terms: added, the endpoint
 stops being reachable from outside the cluster; removed (``exposure: public``), it is published there
-with no authentication.
+with no authentication. That warning is given for every such UPDATE, a new model version or not (a version
+change says nothing about exposure: audit closing-45c-2), and the other changes are judged without the label.
 """
 
 from __future__ import annotations
@@ -67,16 +68,17 @@ def revision_warnings(changes: Sequence[ResourceChange], prior: PriorState,
     out = []
     for change in sorted(updates, key=lambda c: c.urn):
         before, after = prior.resources.get(change.urn), desired.get(change.urn)
-        if before is None or after is None or _version(before.inputs) != _version(after.inputs):
+        if before is None or after is None:
             continue
         where = change.address or change.name
-        if any(c.path == VISIBILITY for c in change.changes):
+        if any(c.path == VISIBILITY for c in change.changes):  # whatever else changes (closing-45c-2)
             out.append(_exposure_warning(where, change.name, after.inputs))
-            if all(c.path == VISIBILITY for c in change.changes):
-                continue
+        rest = [c for c in change.changes if c.path != VISIBILITY]  # the label is not in the revision template
+        if not rest or _version(before.inputs) != _version(after.inputs):
+            continue
         share = get_dotted(after.inputs, TRAFFIC)
         sets_share = isinstance(share, int) and not isinstance(share, bool)
-        if sets_share and change.changes and all(c.path == TRAFFIC for c in change.changes):
+        if sets_share and all(c.path == TRAFFIC for c in rest):
             out.append(f"{where}: this apply writes the rollout's first step ({share}%) into the InferenceService "
                        f"{change.name} without a new model version: no new revision (the share is not in the revision "
                        f"template), but after a finished rollout KServe reads it as its rollback: the previous "

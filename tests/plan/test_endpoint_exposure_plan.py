@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mlops_infra.compile import compile_system
 from mlops_infra.plan.planner import PlanOptions, make_plan
 from mlops_infra.spec import load_system
@@ -64,3 +66,35 @@ def test_exposure_public_says_it_is_published_without_authentication() -> None:
     [warning] = [w for w in result.warnings if "public" in w]
     assert "becomes public" in warning and "no authentication" in warning
     assert not [w for w in plan(after, applied_state(after)).warnings if "public" in w]  # no change: nothing said
+
+
+def test_the_exposure_warning_is_given_when_the_model_version_changes_too() -> None:
+    """The first apply after the upgrade may also roll a new version (audit closing-45c-2: no warning at all before)."""
+    g = graph()
+
+    def older_version_and_public(record: dict) -> None:
+        without_visibility(record)
+        record["inputs"]["metadata"]["annotations"]["mlops-infra/model-version"] = "older"
+
+    result = plan(g, edit_resource(applied_state(g), is_scorer, older_version_and_public))
+    [warning] = [w for w in result.warnings if "stops being public" in w]
+    assert warning.startswith("endpoints.scorer: the endpoint scorer stops being public")
+
+
+def test_visibility_with_a_traffic_share_is_the_share_warning_not_a_new_revision() -> None:
+    """The label is not in the revision template: with a share change only the share's rollback warning applies
+    (audit closing-45c-2: the plan said 'KServe rolls a new Knative revision' and lost the rollback warning)."""
+    g = graph()
+
+    def public_at_another_share(record: dict) -> None:
+        without_visibility(record)
+        predictor = record["inputs"]["spec"]["predictor"]
+        predictor["canaryTrafficPercent"] = 50 if predictor.get("canaryTrafficPercent") != 50 else 100
+
+    desired = next(r.inputs for r in g.resources if r.type == ISVC and r.inputs["metadata"]["name"] == "scorer")
+    if not isinstance(desired["spec"]["predictor"].get("canaryTrafficPercent"), int):
+        pytest.skip("the example's scorer compiles no traffic share")
+    result = plan(g, edit_resource(applied_state(g), is_scorer, public_at_another_share))
+    assert [w for w in result.warnings if "stops being public" in w]
+    assert not [w for w in result.warnings if "new Knative revision" in w]
+    assert [w for w in result.warnings if "writes the rollout's first step" in w and "rollback" in w]
