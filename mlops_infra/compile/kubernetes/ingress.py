@@ -41,16 +41,6 @@ Contract:
   ``honorLabels: true``, so a series pushed to ANY other honorLabels target that Prometheus scrapes
   can carry this namespace's labels: every compiled Pushgateway admits only its own namespace's
   pushers, and docs/compile-kubernetes.md section 4 says so.
-- :func:`registry_policy` (audit secpost45-4 item 1): ``mlops-mlflow`` (no authentication) admits, on
-  its port only, every pod of this namespace, selected by its namespace's name label (Kubernetes
-  "Network Policies", "Targeting a Namespace by its name": the control plane sets the immutable label
-  ``kubernetes.io/metadata.name`` on every namespace; not ``podSelector: {}``, an empty object that
-  pulumi-kubernetes drops, leaving an empty peer the API server refuses): the registration Jobs, the training runs that
-  log and register versions, the launcher. Not pods of other namespaces, which could otherwise
-  create versions or rewrite a version's ``source`` or its ``mlops-infra.approval-status`` tag, which
-  ``promote`` from a Kubernetes source trusts. ``kubectl port-forward`` (how ``plan --refresh``,
-  ``apply`` and ``promote`` reach it from outside, ``state/mlflow_registry.py``) enters through the
-  pod's node, whose traffic is always allowed (above).
 - :func:`visibility_labels`: every InferenceService is cluster-local unless its endpoint says
   ``exposure: public``. KServe publishes an InferenceService on the cluster's external ingress
   gateway unless it is labelled so. In Serverless (Knative) mode, the only mode compiled here
@@ -71,6 +61,11 @@ Contract:
   revision template and adding it would roll a new revision of every endpoint, for a mode these
   InferenceServices never run in. Callers inside the cluster use the address KServe reports in
   ``status.address.url`` (``http://<name>.<namespace>.svc.cluster.local``).
+- The MLflow registry has no policy, on purpose (audit review45-a-1): ``plan --refresh``, ``apply`` and ``promote``
+  read it by default through the API server's service proxy (``mlops_infra.state.mlflow_registry``), whose
+  connection comes from the API server, not from a pod of the namespace nor from the pod's node, so a policy
+  admitting the namespace's pods would drop those reads (projectcalico/canal#127); admitting the API server needs
+  the control plane's addresses, which the spec does not hold. docs/compile-kubernetes.md section 4 says so.
 """
 
 from __future__ import annotations
@@ -87,7 +82,6 @@ ALERTMANAGER_PODS = {"app.kubernetes.io/managed-by": "prometheus-operator", "app
 PROMETHEUS_PODS = {"app.kubernetes.io/managed-by": "prometheus-operator", "app.kubernetes.io/name": "prometheus"}
 KNATIVE_VISIBILITY = "networking.knative.dev/visibility"
 CLUSTER_LOCAL = "cluster-local"
-NAMESPACE_NAME = "kubernetes.io/metadata.name"
 PUBLIC = "public"
 """``endpoints[].exposure`` that publishes an endpoint on the external gateway."""
 ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"
@@ -133,12 +127,6 @@ def pushgateway_policy(kube: KubeTarget) -> dict[str, Any]:
     """Only this system's pushers and Prometheus pods reach the Pushgateway (see the module contract)."""
     return _policy(kube, names.PUSHGATEWAY, "pushgateway", names.PUSHGATEWAY_PORT, pusher_selector(kube),
                    {"namespaceSelector": {}, "podSelector": {"matchLabels": dict(PROMETHEUS_PODS)}})
-
-
-def registry_policy(kube: KubeTarget) -> dict[str, Any]:
-    """Only this namespace's pods reach the MLflow registry (see the module contract)."""
-    return _policy(kube, names.REGISTRY, "mlflow", names.REGISTRY_PORT,
-                   {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: kube.namespace}}})
 
 
 def visibility_labels(endpoint: Endpoint) -> dict[str, str]:

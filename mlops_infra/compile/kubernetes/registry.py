@@ -28,7 +28,7 @@ Contract:
 from __future__ import annotations
 
 from mlops_infra.compile import facts
-from mlops_infra.compile.kubernetes import images, ingress, names, scripts
+from mlops_infra.compile.kubernetes import images, names, scripts
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.objects import KubeTarget, env
 from mlops_infra.compile.kubernetes.rbac import compile_service_account
@@ -94,7 +94,6 @@ def compile_registry(kube: KubeTarget) -> None:
     kube.shared["registry"] = kube.add(wl.service(kube, names.REGISTRY, APP, names.REGISTRY_PORT, address=ADDRESS),
                                        parent=kube.platform, address=ADDRESS, role="registry-service",
                                        depends_on=[deployment])
-    kube.add(ingress.registry_policy(kube), parent=kube.platform, address=ADDRESS, role="registry-ingress")
 
 
 def registration_job(kube: KubeTarget, model: Model, address: str) -> dict:
