@@ -101,7 +101,7 @@ def _exposure_warning(where: str, name: str, inputs: Any) -> str:
         return (f"{where}: the endpoint {name} stops being public: KServe takes it off the cluster's external "
                 f"ingress gateway, so callers outside the cluster lose it; pods of the cluster call "
                 f"http://{name}.{namespace}.svc.cluster.local (set exposure: public on the endpoint to keep it "
-                "public, with no authentication). No new revision")
+                "public, with no authentication). The label itself rolls no new revision")
     return (f"{where}: the endpoint {name} becomes public (exposure: public): KServe publishes it on the cluster's "
             "external ingress gateway with no authentication; anyone who reaches that load balancer can call it. "
-            "No new revision")
+            "The label itself rolls no new revision")

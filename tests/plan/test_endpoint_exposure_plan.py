@@ -79,6 +79,8 @@ def test_the_exposure_warning_is_given_when_the_model_version_changes_too() -> N
     result = plan(g, edit_resource(applied_state(g), is_scorer, older_version_and_public))
     [warning] = [w for w in result.warnings if "stops being public" in w]
     assert warning.startswith("endpoints.scorer: the endpoint scorer stops being public")
+    # the version rolls a revision: the warning speaks of the label only (audit review45-a-3: "No new revision")
+    assert warning.endswith("The label itself rolls no new revision") and "No new revision" not in warning
 
 
 def test_visibility_with_a_traffic_share_is_the_share_warning_not_a_new_revision() -> None:
