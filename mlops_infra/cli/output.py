@@ -62,6 +62,8 @@ def configure_output_streams(environ: Any = None) -> None:
             continue
         errors = "backslashreplace" if getattr(stream, "errors", "strict") == "strict" else stream.errors
         if _is_utf8(encoding):  # only a lone surrogate (state text read with surrogatepass) cannot be written
+            if getattr(stream, "errors", "strict") == "surrogateescape":
+                errors = SURROGATES_OR_ESCAPE  # C.UTF-8, POSIX locale, PYTHONUTF8=1 (audit review45-a-2)
             if not chosen_errors and errors != getattr(stream, "errors", "strict"):
                 reconfigure(errors=errors)
             continue
@@ -69,6 +71,27 @@ def configure_output_streams(environ: Any = None) -> None:
             reconfigure(encoding="utf-8", errors=errors)
         elif not chosen_errors:
             reconfigure(errors=errors)
+
+
+SURROGATES_OR_ESCAPE = "mlops-infra-surrogateescape-or-backslash"
+"""The error handler of a UTF-8 stream Python opened with ``surrogateescape`` (the C or POSIX locale, UTF-8 mode):
+a surrogate that stands for an undecodable byte (U+DC80..U+DCFF) is that byte again, as ``surrogateescape`` writes
+it; any other (a lone surrogate of a state's text, ``"\\ud800"``), which ``surrogateescape`` raises on, is a
+``\\uXXXX`` escape, as ``backslashreplace`` writes it (audit review45-a-2)."""
+
+
+def _surrogates_or_escape(error: UnicodeError) -> tuple[bytes, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = bytearray()
+    for char in error.object[error.start:error.end]:
+        code = ord(char)
+        out += bytes([code - 0xDC00]) if 0xDC80 <= code <= 0xDCFF else (
+            f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}").encode("ascii")
+    return bytes(out), error.end
+
+
+codecs.register_error(SURROGATES_OR_ESCAPE, _surrogates_or_escape)
 
 
 def _is_utf8(encoding: str) -> bool:

@@ -103,7 +103,7 @@ class _Stream(io.TextIOWrapper):
     (("cp1252",), {"PYTHONIOENCODING": "cp1252"}, ("cp1252", "backslashreplace")),
     (("cp1252", "replace"), {"PYTHONIOENCODING": "cp1252:replace"}, ("cp1252", "replace")),
     (("utf-8",), {}, ("utf-8", "backslashreplace")),  # closing-45c-3: was left strict, a lone surrogate raised
-    (("utf-8", "surrogateescape"), {}, ("utf-8", "surrogateescape")),  # a C-locale stream keeps its handler
+    (("utf-8", "surrogateescape"), {}, ("utf-8", output.SURROGATES_OR_ESCAPE)),  # review45-a-2: kept, it raised
     (("utf-8",), {"PYTHONIOENCODING": "utf-8:strict"}, ("utf-8", "strict")),  # the user's choice
 ], ids=["pipe", "terminal", "pythonioencoding", "pythonioencoding-errors", "utf-8", "utf-8-surrogateescape",
         "utf-8-chosen-strict"])
@@ -114,5 +114,17 @@ def test_which_streams_change(monkeypatch, stream, environ, expected) -> None:
     output.configure_output_streams(environ)
     assert (out.encoding, out.errors) == expected == (err.encoding, err.errors)
     out.write("├ → データ")  # never raises
-    if out.errors == "backslashreplace":
-        out.write("lone \ud800 surrogate")  # never raises either (closing-45c-3)
+    if out.errors in ("backslashreplace", output.SURROGATES_OR_ESCAPE):
+        out.write("lone \ud800 surrogate")  # never raises either (closing-45c-3, review45-a-2)
+
+
+def test_a_c_locale_stream_writes_escaped_bytes_back_and_lone_surrogates_as_escapes(monkeypatch) -> None:
+    """surrogateescape's own bytes stay bytes (a file name read in the C locale prints as it was); a lone surrogate,
+    which surrogateescape raises on, is written as backslashreplace writes it (audit review45-a-2)."""
+    out = _Stream("utf-8", "surrogateescape")
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", _Stream("utf-8", "surrogateescape"))
+    output.configure_output_streams({})
+    out.write("caf\udce9 \ud800 \U0001f600")
+    out.flush()
+    assert out.buffer.getvalue() == b"caf\xe9 \\ud800 \xf0\x9f\x98\x80"
