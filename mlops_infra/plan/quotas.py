@@ -84,7 +84,7 @@ training job - 20".
 :func:`quota_warnings` compares both with those defaults (like the quotas above, a raised quota is not
 seen); :func:`sagemaker_limit_warnings` given the account's quota table (quota name -> value, as
 ``state/aws_live/service_quotas.sagemaker_quotas`` reads it for ``instance_quotas``) compares with the
-account's values instead, and a quota the table lacks is not judged. ``plan --refresh`` does the latter
+account's values instead, and a quota the table lacks is judged by its default, said so (audit closing-45b-4). ``plan --refresh`` does the latter
 (``cli/commands/plan.instance_quota_preflight``, which keeps the defaults when the read fails) and asks
 :func:`quota_warnings` for the count quotas only.
 """
@@ -277,7 +277,7 @@ def _where(graph: DesiredGraph) -> str:
     return f"account {metadata.get('account') or '?'} in {metadata.get('region') or '?'}"
 
 
-def _limit(name: str, applied: Mapping[str, float] | None, where: str) -> tuple[float, str] | None:
+def _limit(name: str, applied: Mapping[str, float] | None, where: str) -> tuple[float, str]:
     """The value of quota ``name`` and how the warning words it: the account's (``applied``) or, offline or when the
     account's list lacks that name (a renamed quota; audit closing-45b-4: a limit nobody checks is worse than a
     default one), the value of a new account."""
@@ -309,10 +309,7 @@ def execution_warnings(graph: DesiredGraph, applied: Mapping[str, float] | None 
     """One warning per group of :func:`pipeline_starts` larger than the account's concurrent pipeline
     executions (:data:`CONCURRENT_EXECUTIONS`: its default, or its value in ``applied``; module contract)."""
     where = _where(graph)
-    limit = _limit(CONCURRENT_EXECUTIONS, applied, where)
-    if limit is None:
-        return []
-    quota, says = limit
+    quota, says = _limit(CONCURRENT_EXECUTIONS, applied, where)
     out = []
     for group in pipeline_starts(graph):
         if group.count <= quota:
@@ -320,7 +317,7 @@ def execution_warnings(graph: DesiredGraph, applied: Mapping[str, float] | None 
         names = join_names(sorted({*group.pipelines, *group.gated}))
         if group.rate:
             moment = (f"their {group.when} schedules, created by one `pulumi up` without a start date, fire within "
-                      "that apply's span of each other every interval")
+                      "that apply's span of each other, and again at every common multiple of their intervals")
             fix = ("run fewer drift monitors in this account (a longer interval does not spread these starts: the "
                    "schedules still fire together, only less often)")
         else:
@@ -354,7 +351,7 @@ def per_job_warnings(graph: DesiredGraph, applied: Mapping[str, float] | None = 
     out = []
     for (address, use), count in sorted(asks.items()):
         limit = _limit(PER_JOB[use], applied, where)
-        if limit is None or count <= limit[0]:
+        if count <= limit[0]:
             continue
         out.append(f"SageMaker quota: every run of {address} asks {count} instances (ResourceConfig.InstanceCount, its "
                    f"nodes) for one {use}; {limit[1]}. AWS documents the limit, not the refusal: expect "

@@ -529,7 +529,9 @@ def check_max_hourly_cost(subject: Subject) -> list[GuardrailFinding]:
                              "Lower replicas.max, nodes.max, borrowing.max_nodes or training jobs' nodes, choose "
                              "smaller instances, or raise "
                              f"environments.{s.env}.guardrails.max_hourly_cost_usd (on-demand catalog prices: "
-                             "endpoints at max replicas, Kubernetes clusters at max nodes + borrowing.max_nodes, and "
+                             "endpoints at max replicas with what their update runs beside them (the fleet again, a "
+                             "canary's last size, one rolling batch), Kubernetes clusters at max nodes + "
+                             "borrowing.max_nodes, and "
                              "what runs part of the time while it runs: AWS training at the nodes its jobs' runs hold "
                              "at once, drift jobs at their runs at once; docs/guardrails.md)."
                              f"{uncounted}", field)]

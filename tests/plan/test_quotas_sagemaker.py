@@ -117,7 +117,8 @@ def test_rate_schedules_of_one_up_start_together_whatever_their_intervals() -> N
     assert len(execution_warnings(together)) == 1
     common_multiple = _graph(*_monitors(11, "rate(90 minutes)", "n"), *_monitors(10, "rate(1 hour)"))
     assert [(g.when, g.count) for g in pipeline_starts(common_multiple)] == [("rate(1 hour) and rate(90 minutes)", 21)]
-    assert len(execution_warnings(common_multiple)) == 1
+    (warning,) = execution_warnings(common_multiple)
+    assert "and again at every common multiple of their intervals" in warning  # review45-b-4: "every interval"
 
 
 def test_a_cron_and_a_rate_are_separate_groups_and_other_targets_start_no_pipeline() -> None:

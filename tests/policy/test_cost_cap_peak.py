@@ -73,6 +73,8 @@ def test_two_jobs_that_may_run_at_once_fail_the_cap_at_their_peak(training_price
         assert (result.status, result.level) == ("fail", "mandatory")
         assert "prod may cost $113.44/h at full scale, over its cap of $60.00/h" in finding.message
         assert "clusters.gpu-train: $113.44/h" in finding.message
+        # the fix names what the figure counts, update fleets included since pricing45-5 (audit review45-b-3)
+        assert "endpoints at max replicas with what their update runs beside them" in finding.fix
     ceiling = cost_ceiling(compile_system(loaded(TWO_JOBS, "prod").system, "prod"))
     assert [address for address, _ in ceiling.by_item] == ["clusters.gpu-train"]  # the jobs: at the cluster's peak
     # max_gpus counts the same 16 nodes (4 GPUs each = 64)
