@@ -26,8 +26,11 @@ from tests.support.guardrails import GUARDED, compiled, edit
 
 RUN2 = edit(GUARDED, ("    replicas: {min: 1, max: 4}\n    autoscaling: {metric: invocations_per_replica, target: 50}\n",
                       "    replicas: {min: 1, max: 8}\n"),
-            ("    promote_from: staging\n", "    promote_from: staging\n    guardrails: {max_gpus: 10, max_hourly_cost_usd: 3}\n"))
-"""Endpoint api: 1 A10G, replicas 1-8, no autoscaling (runs 1 fixed); prod caps 10 GPUs and $3/h."""
+            ("    promote_from: staging\n", "    promote_from: staging\n    guardrails: {max_gpus: 10, max_hourly_cost_usd: 5}\n"))
+"""Endpoint api: 1 A10G, replicas 1-8, no autoscaling (runs 1 fixed); prod caps 10 GPUs and $5/h. The cap counts an
+endpoint at its update's peak since pricing45-5 (72f79ab7): its canary's finish runs the fleet, the fleet again and
+the canary's last size, 3 x ml.g5.xlarge = $4.23/h, under $5; read at max replicas (8 at that peak: 24) it would not
+be. It was $3 (the running instance only, $1.41/h) until the pack and plan both counted the update fleet."""
 
 
 def endpoint_facts(text: str) -> dict:
@@ -46,12 +49,12 @@ def test_the_pack_and_plan_agree_on_a_fixed_endpoint_with_a_wider_range(tmp_path
     path = spec_file(tmp_path, RUN2)
     _, graph = compiled(RUN2, "prod")
     found, _ = analyze(path, graph, "prod")
-    assert found == plans_answer(RUN2, "prod", graph) == set()  # 8 cluster + 1 endpoint GPUs, $1.41/h
+    assert found == plans_answer(RUN2, "prod", graph) == set()  # 8 cluster + 1 endpoint GPUs, $4.23/h at its update
 
 
 def test_the_pack_and_plan_agree_when_the_fixed_endpoint_breaks_the_caps(tmp_path: Path) -> None:
     text = edit(RUN2, ("    replicas: {min: 1, max: 8}\n", "    replicas: {min: 3, max: 8}\n"),
-                ("max_gpus: 10, max_hourly_cost_usd: 3", "max_gpus: 10, max_hourly_cost_usd: 1"))
+                ("max_gpus: 10, max_hourly_cost_usd: 5", "max_gpus: 10, max_hourly_cost_usd: 1"))
     path = spec_file(tmp_path, text)
     _, graph = compiled(text, "prod")
     found, _ = analyze(path, graph, "prod")
