@@ -71,9 +71,11 @@ AWS_OWN_TAGS = len(OWN_KEYS)
 OWN_PREFIX = "mlops-infra/"
 KUBERNETES_OWN_KEYS = frozenset({
     "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "app.kubernetes.io/name",
-    "app.kubernetes.io/instance", "kueue.x-k8s.io/queue-name", "grafana_dashboard"})
+    "app.kubernetes.io/instance", "kueue.x-k8s.io/queue-name", "grafana_dashboard", "networking.knative.dev/visibility"})
 """Labels the Kubernetes compiler sets (recommended labels, selectors, the Kueue queue, the label
-Grafana's dashboard sidecar looks for on dashboard ConfigMaps)."""
+Grafana's dashboard sidecar looks for on dashboard ConfigMaps, and KServe's visibility label, which
+``endpoints[].exposure`` decides: ``compile/kubernetes/ingress.visibility_labels``; a user's label of that key would
+publish or hide every endpoint behind ``exposure``'s back)."""
 
 KUBERNETES_RESERVED_DOMAINS = ("kubernetes.io", "k8s.io")
 """Label key prefixes (and their subdomains) Kubernetes reserves for its core components."""
