@@ -23,7 +23,7 @@ from tests.support import fixtures
 from tests.support.moto_accounts import caller_is
 from tests.support.moto_server import reset, running_moto_server
 from tests.support.moto_server import sagemaker_quotas as quotas_answered
-from tests.support.shared_files import REFERENCE
+from tests.support.shared_files import reference_at_nodes
 
 ROOMY = {quota_name("ml.g5.xlarge", "endpoint"): 40, quota_name("ml.g5.12xlarge", "spot training job"): 48,
          quota_name("ml.m5.xlarge", "processing job"): 4}
@@ -36,12 +36,7 @@ no_stray_reads = fixtures.no_stray_reads
 
 @pytest.fixture
 def nodes24(tmp_path: Path) -> Path:
-    text = REFERENCE.read_text()
-    assert text.count("nodes: {min: 0, max: 8}") == 1 and text.count("    nodes: 2\n") == 1
-    spec = tmp_path / "mlsystem.yaml"
-    spec.write_text(text.replace("nodes: {min: 0, max: 8}", "nodes: {min: 0, max: 24}")
-                    .replace("    nodes: 2\n", "    nodes: 24\n"))
-    return spec
+    return reference_at_nodes(tmp_path, 24)
 
 
 def _plan(capsys, monkeypatch, spec: Path, url: str | None) -> list[str]:

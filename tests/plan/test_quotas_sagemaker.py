@@ -27,7 +27,7 @@ from mlops_infra.plan.quotas import (
     sagemaker_limit_warnings,
 )
 from tests.support.cli import run_cli
-from tests.support.shared_files import REFERENCE
+from tests.support.shared_files import reference_at_nodes
 
 AWS = {"cloud": "aws", "region": "eu-west-1", "account": "222222222222"}
 SCHEDULE, PIPELINE, FUNCTION = ("aws:scheduler/schedule:Schedule", "aws:sagemaker/pipeline:Pipeline",
@@ -182,12 +182,7 @@ def test_a_kubernetes_graph_and_the_examples_meet_no_limit() -> None:
 @pytest.fixture
 def nodes24(tmp_path: Path) -> Path:
     """The reference with the GPU cluster and its training job at 24 nodes (audit scale45-2's reproduction)."""
-    text = REFERENCE.read_text()
-    assert text.count("nodes: {min: 0, max: 8}") == 1 and text.count("    nodes: 2\n") == 1
-    spec = tmp_path / "mlsystem.yaml"
-    spec.write_text(text.replace("nodes: {min: 0, max: 8}", "nodes: {min: 0, max: 24}")
-                    .replace("    nodes: 2\n", "    nodes: 24\n"))
-    return spec
+    return reference_at_nodes(tmp_path, 24)
 
 
 def test_plan_warns_about_a_24_node_training_job(nodes24: Path) -> None:
