@@ -66,6 +66,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mlops_infra.compile.kubernetes.ingress import PROMETHEUS_PODS
 from mlops_infra.compile.kubernetes.monitoring_selection import (
     BY_KIND,
     Monitored,
@@ -113,9 +114,8 @@ def pod_labels(prometheus: Mapping[str, Any]) -> dict[str, str]:
     _, name = where(prometheus)
     labels = {str(k): str(v) for k, v in (((prometheus.get("spec") or {}).get("podMetadata") or {})
                                           .get("labels") or {}).items()}
-    return labels | {"app.kubernetes.io/managed-by": "prometheus-operator", "app.kubernetes.io/name": "prometheus",
-                     "app.kubernetes.io/instance": name, "operator.prometheus.io/name": name, "prometheus": name,
-                     "operator.prometheus.io/shard": "0"}
+    return labels | PROMETHEUS_PODS | {"app.kubernetes.io/instance": name, "operator.prometheus.io/name": name,
+                                       "prometheus": name, "operator.prometheus.io/shard": "0"}
 
 
 def _loaders(objects: Sequence[Monitored], prometheuses: Sequence[Mapping[str, Any]],
