@@ -92,11 +92,11 @@ account's values instead, and a quota the table lacks is judged by its default, 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra.compile.aws.schedules import minutes_of_rate
 from mlops_infra.graph import DesiredGraph, DesiredResource, is_ref
 from mlops_infra.name_lists import join_names
 
@@ -194,8 +194,6 @@ DEFAULTS = {CONCURRENT_EXECUTIONS: 20, **dict.fromkeys(PER_JOB.values(), 20)}
 CODES = {CONCURRENT_EXECUTIONS: "L-F88776CD", PER_JOB["training job"]: "L-622CFD70",
          PER_JOB["spot training job"]: "L-DB62C864"}
 """The Service Quotas code of each limit, for ``aws service-quotas get-service-quota``."""
-_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
-_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
 
 
 @dataclass(frozen=True)
@@ -214,11 +212,6 @@ class Starts:
     @property
     def count(self) -> int:
         return len(set(self.pipelines) | set(self.gated))
-
-
-def _rate_minutes(expression: str) -> int | None:
-    match = _RATE.fullmatch(expression.strip())
-    return int(match[1]) * _MINUTES[match[2].rstrip("s")] if match else None
 
 
 def _started(graph: DesiredGraph) -> list[tuple[DesiredResource, str, bool]]:
@@ -258,7 +251,7 @@ def pipeline_starts(graph: DesiredGraph) -> list[Starts]:
     rates: dict[int, list[tuple[DesiredResource, str, bool]]] = {}
     for item in started:
         expression = str(item[0].inputs.get("scheduleExpression") or "")
-        minutes = _rate_minutes(expression)
+        minutes = minutes_of_rate(expression)
         if minutes is not None:
             rates.setdefault(minutes, []).append(item)
         elif expression.startswith("cron("):
@@ -267,7 +260,7 @@ def pipeline_starts(graph: DesiredGraph) -> list[Starts]:
     if rates:  # all at once when one `up` creates them, and again at every common multiple of their intervals
         members = [item for minutes in sorted(rates) for item in rates[minutes]]
         expressions = sorted({str(s.inputs.get("scheduleExpression")) for s, _, _ in members},
-                             key=lambda e: _rate_minutes(e) or 0)
+                             key=lambda e: minutes_of_rate(e) or 0)
         groups.append(_group(" and ".join(expressions), True, members))
     return sorted(groups, key=lambda g: (-g.count, g.when))
 

@@ -16,6 +16,8 @@ Contract (pure):
 
 from __future__ import annotations
 
+import re
+
 from mlops_infra.spec.cron import DOM, DOW, CronError, CronItem, aws_problem, parse_cron_expression
 
 DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -116,11 +118,23 @@ def rate_minutes(seconds: int) -> int:
     return max(1, -(-seconds // 60))
 
 
+RATE_UNITS = (("day", 1440), ("hour", 60), ("minute", 1))
+"""The units of a rate expression and their minutes, largest first."""
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+
+
 def rate_expression(seconds: int) -> str:
     """``rate(N unit)`` for an interval, rounded up to whole minutes (at least one: :func:`rate_minutes`)."""
     minutes = rate_minutes(seconds)
-    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+    for unit, size in RATE_UNITS:
         if minutes % size == 0:
             count = minutes // size
             return f"rate({count} {unit}{'' if count == 1 else 's'})"
     raise AssertionError("unreachable: every minute count divides by 1")
+
+
+def minutes_of_rate(expression: str) -> int | None:
+    """The minutes between runs of a ``rate(N unit)`` expression (what :func:`rate_expression` writes, any of
+    EventBridge's units, singular or plural), or None for any other expression (a ``cron(...)``)."""
+    match = _RATE.fullmatch(expression.strip())
+    return int(match[1]) * dict(RATE_UNITS)[match[2].rstrip("s")] if match else None
